@@ -1,0 +1,121 @@
+"""create_app(settings) -> the ASGI application. Wiring only: no rules live here."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from rejoinder import __version__
+from rejoinder.config import Settings, load_settings
+from rejoinder.events import LocalEventBus, RedisEventBus
+from rejoinder.moderation.registry import load_classifier
+from rejoinder.ratelimit import RateLimiter
+from rejoinder.services.cache import ThreadCache
+from rejoinder.services.context import Services
+from rejoinder.services.demo import ensure_demo
+from rejoinder.services.ports import Classifier
+from rejoinder.services.sites import all_origins
+from rejoinder.storage.engine import Database
+from rejoinder.storage.uow import SqlUnitOfWork
+from rejoinder.web import errors, pages
+from rejoinder.web.api.routes import router as api_router
+from rejoinder.web.middleware import BodyLimit, Observe, SiteCors
+
+log = logging.getLogger("rejoinder")
+
+
+def build_services(
+    settings: Settings, db: Database, classifier: Classifier | None = None
+) -> Services:
+    cache = ThreadCache()
+
+    def invalidate(site: str, thread: str) -> None:
+        if site == "*":
+            cache.clear()
+        else:
+            cache.invalidate(site, thread)
+
+    events: LocalEventBus = (
+        RedisEventBus(settings.redis_url, invalidate) if settings.redis_url else LocalEventBus()
+    )
+    if int(os.environ.get("REJOINDER_WORKERS", "1")) > 1 and not settings.redis_url:
+        # Several processes and nobody to tell them of each other's writes: no page cache.
+        cache.enabled = False
+    return Services(
+        settings=settings,
+        uow=SqlUnitOfWork(db),
+        classifier=classifier or load_classifier(settings.moderation_backend),
+        events=events,
+        cache=cache,
+    )
+
+
+def create_app(settings: Settings, *, classifier: Classifier | None = None) -> FastAPI:
+    db = Database(settings.resolved_database_url)
+    services = build_services(settings, db, classifier)
+    origins_cache: dict[str, object] = {"at": 0.0, "value": frozenset()}
+
+    def origins() -> frozenset[str]:
+        # Sites change rarely; re-read the allowed origins at most every 5 seconds.
+        now = time.monotonic()
+        if now - float(origins_cache["at"]) > 5:  # type: ignore[arg-type]
+            try:
+                origins_cache["value"] = all_origins(services)
+            except Exception:  # database down: keep the last known list
+                log.warning("could not refresh allowed origins")
+            origins_cache["at"] = now
+        value: frozenset[str] = origins_cache["value"]  # type: ignore[assignment]
+        return value
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services.events.bind(asyncio.get_running_loop())  # type: ignore[attr-defined]
+        if ensure_demo(services):
+            origins_cache["at"] = 0.0
+        yield
+        close = getattr(services.events, "close", None)
+        if close:
+            close()
+        services.scoring_pool.shutdown(wait=False, cancel_futures=True)
+        db.dispose()
+
+    app = FastAPI(
+        title="Rejoinder",
+        version=__version__,
+        description="Comments for news sites and blogs, with offline moderation.",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.services = services
+    app.state.db = db
+    app.state.limiter = RateLimiter(
+        {
+            "post": settings.rate_limit_post,
+            "post_site": settings.rate_limit_post_site,
+            "vote": settings.rate_limit_vote,
+            "read": settings.rate_limit_read,
+        },
+        enabled=settings.rate_limits,
+        redis_url=settings.redis_url,
+    )
+    errors.install(app)
+    app.include_router(api_router)
+    app.include_router(pages.router)
+    app.add_middleware(SiteCors, origins=origins)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(Observe)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for `uvicorn --factory` (used by `rejoinder serve --workers N`)."""
+    return create_app(load_settings())

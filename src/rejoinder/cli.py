@@ -1,0 +1,171 @@
+"""The `rejoinder` command: serve, migrate, sites, tokens, export, moderation tools."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+from rich.console import Console
+
+from rejoinder.config import Settings, load_settings
+from rejoinder.domain.errors import DomainError
+from rejoinder.domain.sites import Role
+
+app = typer.Typer(help="Rejoinder: a self-hosted comment engine.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+site_app = typer.Typer(help="Manage sites.", no_args_is_help=True)
+token_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
+app.add_typer(site_app, name="site")
+app.add_typer(token_app, name="token")
+err = Console(stderr=True)
+
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", help="TOML file with settings (keys as in REJOINDER_*).")
+]
+
+
+def _settings(config: Path | None) -> Settings:
+    try:
+        return load_settings(config)
+    except ValueError as exc:
+        err.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+def _services(settings: Settings):  # type: ignore[no-untyped-def]
+    from rejoinder.app import build_services
+    from rejoinder.moderation.backends.null import NullClassifier
+    from rejoinder.storage.engine import Database, migrate
+
+    migrate(settings.resolved_database_url)
+    # Admin commands don't score comments: no need to load the models.
+    return build_services(settings, Database(settings.resolved_database_url, pool_size=1),
+                          NullClassifier())
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Server processes (use Redis beyond 1).")] = 1,
+    config: ConfigOpt = None,
+) -> None:
+    """Run the server (API, embed script, demo page at /demo)."""
+    import uvicorn
+
+    from rejoinder.storage.engine import migrate
+
+    settings = _settings(config)
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    migrate(settings.resolved_database_url)  # once, before any worker starts
+    os.environ["REJOINDER_WORKERS"] = str(workers)
+    if workers > 1 and not settings.redis_url:
+        err.print("[yellow]warning:[/yellow] several workers without REJOINDER_REDIS_URL: "
+                  "thread page caching is off and live events reach only one worker's readers")
+    common = {"host": host, "port": port, "log_level": settings.log_level, "access_log": False,
+              "proxy_headers": False, "timeout_graceful_shutdown": 5}
+    if workers > 1:
+        uvicorn.run("rejoinder.app:app_from_env", factory=True, workers=workers, **common)
+    else:
+        from rejoinder.app import create_app
+
+        uvicorn.run(create_app(settings), **common)
+
+
+@app.command("migrate")
+def migrate_cmd(config: ConfigOpt = None) -> None:
+    """Create or upgrade the database schema."""
+    from rejoinder.storage.engine import migrate
+
+    settings = _settings(config)
+    migrate(settings.resolved_database_url)
+    err.print("database is at the newest schema")
+
+
+@site_app.command("create")
+def site_create(
+    slug: Annotated[str, typer.Argument(help="Short name, e.g. `dailynews`.")],
+    origin: Annotated[list[str], typer.Option(help="Origin allowed to embed, e.g. "
+                                              "https://news.example.org (repeatable).")],
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Create a site whose pages may embed comments."""
+    from rejoinder.services.sites import create_site
+
+    services = _services(_settings(config))
+    try:
+        site = create_site(services, slug, origin, name)
+    except DomainError as exc:
+        err.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(1) from exc
+    typer.echo(f"created site {site.slug} for {', '.join(site.origins)}")
+
+
+@site_app.command("list")
+def site_list(config: ConfigOpt = None) -> None:
+    """List sites and their origins."""
+    from rejoinder.services.sites import list_sites
+
+    for site in list_sites(_services(_settings(config))):
+        typer.echo(f"{site.slug}\t{site.name}\t{' '.join(site.origins)}")
+
+
+@token_app.command("create")
+def token_create(
+    site: Annotated[str, typer.Option(help="The site the token acts on.")],
+    role: Annotated[Role, typer.Option(help="moderator or admin.")],
+    label: Annotated[str | None, typer.Option(help="A note on whose token this is.")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Create an API token and print it (it is shown once; only a hash is stored)."""
+    from rejoinder.services.sites import create_token
+
+    try:
+        token = create_token(_services(_settings(config)), site, role, label)
+    except DomainError as exc:
+        err.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(1) from exc
+    typer.echo(token)
+
+
+@app.command("export")
+def export_cmd(
+    site: Annotated[str, typer.Option(help="The site to export.")],
+    config: ConfigOpt = None,
+) -> None:
+    """Write every row of a site to standard output as JSON lines (lossless)."""
+    from rejoinder.services.sites import export_site
+
+    services = _services(_settings(config))
+    out = sys.stdout.buffer
+    try:
+        for kind, row in export_site(services, site):
+            out.write(orjson.dumps({"type": kind, "data": row}, option=orjson.OPT_UTC_Z))
+            out.write(b"\n")
+    except DomainError as exc:
+        err.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(1) from exc
+    out.flush()
+
+
+def _mount_moderation() -> None:
+    from rejoinder.moderation.cli import app as moderate_app
+
+    app.add_typer(moderate_app, name="moderate", help="Classify, evaluate and rescore comments.")
+
+
+try:
+    _mount_moderation()
+except ImportError:  # pragma: no cover - the moderation CLI is being written in parallel
+    pass
+
+
+def main() -> None:
+    app()

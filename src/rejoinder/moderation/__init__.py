@@ -1,0 +1,1 @@
+"""Moderation backends (classifiers) and the pipeline that runs them; decisions live in domain."""

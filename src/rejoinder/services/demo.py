@@ -1,0 +1,54 @@
+"""The `demo` site served at /demo: created on first start when the database has no site."""
+
+from __future__ import annotations
+
+import logging
+
+from rejoinder.services.comments import Client, PostCommand, post_comment
+from rejoinder.services.context import Services
+from rejoinder.services.sites import create_site, list_sites
+
+log = logging.getLogger("rejoinder.demo")
+
+DEMO_THREAD = "/demo/welcome"
+DEMO_TITLE = "Harbour town votes to turn its old ferry terminal into a public library"
+
+# Written for the demo (not taken from any real thread): (author, body, index of parent or None).
+DEMO_COMMENTS: list[tuple[str | None, str, int | None]] = [
+    ("Marta K.", "About time. The terminal has stood empty since the bridge opened, and the "
+     "reading room at the town hall is *tiny*.", None),
+    (None, "I like the idea, but who pays for heating a glass hall that size in January? "
+     "The council papers don't say.", None),
+    ("Jonas", "Page 14 of the budget annex has an estimate: the heat pumps are part of the "
+     "grant. https://example.org/budget-annex", 1),
+    ("Aisha", "Will the ferry clock stay? My grandfather repaired it in the seventies.", None),
+    ("Library Friends", "It stays - the architects put it above the children's section.", 3),
+    ("Pete", "Counterpoint: we needed parking more than books.\n\n> a public library\n\n"
+     "Fine, but where do visitors leave their cars?", None),
+    ("Marta K.", "There is a bus stop right outside, and the old car park stays.", 5),
+]
+
+
+def ensure_demo(services: Services) -> bool:
+    """Create the demo site with its original comments unless any site exists; True if created."""
+    if not services.settings.create_demo or list_sites(services):
+        return False
+    origin = services.settings.public_url
+    origins = sorted({origin, origin.replace("127.0.0.1", "localhost")})
+    create_site(services, "demo", origins, name="Rejoinder demo",
+                settings={"support": {
+                    "text": "Local reporting costs money. If you value it, support us.",
+                    "amounts": ["5", "10", "25"],
+                    "url": f"{origin}/demo#support",
+                }})
+    ids: list[int] = []
+    client = Client(ip="127.0.0.1")
+    for author, body, parent in DEMO_COMMENTS:
+        result = post_comment(services, PostCommand(
+            site="demo", thread=DEMO_THREAD, body=body, author_name=author,
+            parent_id=ids[parent] if parent is not None else None,
+            thread_title=DEMO_TITLE, thread_url=f"{origin}/demo",
+        ), client)
+        ids.append(result.comment.id)
+    log.info("created the demo site with %d comments", len(ids))
+    return True

@@ -1,0 +1,87 @@
+"""Creating engines and running migrations, for SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class Database:
+    """The engines of one database: `reader` for queries, `writer` for transactions that write.
+
+    On SQLite the writer has a single connection that begins with BEGIN IMMEDIATE: writers queue
+    in the pool instead of failing with "database is locked" on a lock upgrade, and readers never
+    wait (WAL). On PostgreSQL both are the same pooled engine.
+    """
+
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self.url = url
+        parsed = make_url(url)
+        self.dialect = parsed.get_backend_name()
+        if self.dialect == "sqlite":
+            _ensure_sqlite_dir(url)
+            self.reader = _sqlite_engine(url, pool_size=pool_size, immediate=False)
+            self.writer = _sqlite_engine(url, pool_size=1, immediate=True)
+        else:
+            self.reader = self.writer = create_engine(
+                url,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_pre_ping=True,  # survive a PostgreSQL restart without restarting ourselves
+                pool_recycle=1800,
+            )
+
+    def dispose(self) -> None:
+        self.reader.dispose()
+        self.writer.dispose()
+
+
+def _sqlite_engine(url: str, *, pool_size: int, immediate: bool) -> Engine:
+    engine = create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": 30},
+        pool_size=pool_size,
+        max_overflow=0 if immediate else pool_size,
+        pool_timeout=60,
+    )
+    event.listen(engine, "connect", _sqlite_pragmas)
+    begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+    event.listen(engine, "begin", lambda conn: conn.exec_driver_sql(begin))
+    return engine
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # Driver-level autocommit: SQLAlchemy's "begin" event issues BEGIN itself (see above).
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=FULL")  # an acknowledged comment survives power loss too
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def alembic_config(url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def migrate(url: str) -> None:
+    """Upgrade the database at `url` to the newest schema (idempotent)."""
+    _ensure_sqlite_dir(url)
+    command.upgrade(alembic_config(url), "head")
+
+
+def _ensure_sqlite_dir(url: str) -> None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,127 @@
+"""Request and response bodies of the JSON API. Strict types: "1" is not an id, 1 is not text."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+
+
+class _In(BaseModel):
+    # Unknown fields (a client trying to set "status" or "score") are dropped, not stored.
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=False)
+
+
+class QuoteIn(_In):
+    exact: StrictStr = Field(max_length=1000)
+    prefix: StrictStr | None = Field(None, max_length=1000)
+    suffix: StrictStr | None = Field(None, max_length=1000)
+
+
+class PostCommentIn(_In):
+    site: StrictStr = Field(max_length=63)
+    thread: StrictStr = Field(max_length=512)
+    body: StrictStr = Field(max_length=100_000)
+    parent_id: StrictInt | None = Field(None, ge=1, le=2**62)
+    author_name: StrictStr | None = Field(None, max_length=1000)
+    author_email: StrictStr | None = Field(None, max_length=1000)
+    thread_title: StrictStr | None = Field(None, max_length=2000)
+    thread_url: StrictStr | None = Field(None, max_length=4000)
+    notify: Literal["replies", "thread"] | None = None
+    quote: QuoteIn | None = None
+
+
+class EditCommentIn(_In):
+    body: StrictStr = Field(max_length=100_000)
+
+
+class VoteIn(_In):
+    value: Literal[1, -1, 0]
+
+
+class FlagIn(_In):
+    reason: StrictStr = Field(max_length=32)
+    note: StrictStr | None = Field(None, max_length=2000)
+
+
+class ModerationActionIn(_In):
+    action: Literal["approve", "reject", "ban_author"]
+
+
+class AuthorOut(BaseModel):
+    name: str
+    is_guest: bool
+
+
+class CommentOut(BaseModel):
+    id: int
+    parent_id: int | None
+    author: AuthorOut
+    body_html: str
+    created_at: str
+    edited_at: str | None
+    score: int
+    upvotes: int
+    downvotes: int
+    reply_count: int
+    deleted: bool = False
+    quote: dict[str, str] | None = None
+    replies: list[CommentOut]
+
+
+class ThreadOut(BaseModel):
+    key: str
+    title: str | None
+    url: str | None
+    comment_count: int
+    locked: bool
+
+
+class ThreadPage(BaseModel):
+    thread: ThreadOut
+    comments: list[CommentOut]
+    next_cursor: str | None
+    edit_window_seconds: int
+    support: dict[str, object] | None = None
+
+
+class PostedComment(BaseModel):
+    id: int
+    parent_id: int | None
+    status: Literal["published", "pending", "rejected"]
+    author: AuthorOut
+    body_html: str
+    created_at: str
+    edited_at: str | None
+    score: int
+    upvotes: int
+    downvotes: int
+    reply_count: int
+    quote: dict[str, str] | None = None
+    replies: list[CommentOut] = []
+    edit_token: str | None = None
+
+
+class VoteOut(BaseModel):
+    score: int
+    upvotes: int
+    downvotes: int
+    my_vote: int
+
+
+class CountsOut(BaseModel):
+    counts: dict[str, int]
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody
+
+
+class QueueOut(BaseModel):
+    site: str
+    items: list[dict[str, object]]
