@@ -103,7 +103,7 @@ class RedisEventBus(LocalEventBus):
     def _listen(self) -> None:
         while not self._stop.is_set():
             try:
-                pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+                pubsub = self._redis.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
                 pubsub.subscribe(CHANNEL)
                 while not self._stop.is_set():
                     msg = pubsub.get_message(timeout=1.0)

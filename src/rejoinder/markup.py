@@ -13,7 +13,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 ALLOWED_TAGS = {
-    "p", "br", "em", "strong", "del", "a", "blockquote", "code", "pre", "ul", "ol", "li",
+    "p", "br", "em", "strong", "del", "s", "a", "blockquote", "code", "pre", "ul", "ol", "li",
 }
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}}
 URL_SCHEMES = {"http", "https", "mailto"}

@@ -22,7 +22,8 @@ class RateLimiter:
         self._local = MovingWindowRateLimiter(MemoryStorage())
         self._shared: MovingWindowRateLimiter | None = None
         if redis_url:
-            storage: Storage = storage_from_string(redis_url)
+            storage = storage_from_string(redis_url)
+            assert isinstance(storage, Storage)
             self._shared = MovingWindowRateLimiter(storage)
         self._shared_down_until = 0.0
 

@@ -7,6 +7,7 @@ this process directly and in the others through the event bus (Redis), after com
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import OrderedDict
 
@@ -28,10 +29,9 @@ class ThreadCache:
         key = (site, thread, variant)
         page = self._pages.get(key)
         if page is not None:
-            try:
+            # Evicted concurrently? The page we hold is still valid.
+            with contextlib.suppress(KeyError):
                 self._pages.move_to_end(key)
-            except KeyError:  # evicted concurrently; the page we hold is still valid
-                pass
         return page
 
     def put(self, site: str, thread: str, variant: str, page: bytes, generation: int) -> None:

@@ -137,7 +137,10 @@ def _parse_post(services: Services, cmd: PostCommand) -> dict[str, Any]:
             v = cmd.quote.get(k)
             if v is not None and not isinstance(v, str):
                 raise InvalidInput("quote fields must be strings", code="invalid_quote")
-            quote[k] = (clean_line(v, field="quote", max_chars=1000) or "") if v else ""
+            # Whitespace is significant in a TextQuoteSelector: check, but don't trim.
+            if v and clean_line(v, field="quote", max_chars=1000) is None and v.strip():
+                raise InvalidInput("quote fields must be text", code="invalid_quote")
+            quote[k] = v or ""
         if not quote["exact"]:
             raise InvalidInput("quote.exact must not be empty", code="invalid_quote")
     return {

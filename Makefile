@@ -1,0 +1,50 @@
+# Every developer task. `make help` lists them. CI runs `make test` (see .ci/run).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+export REJOINDER_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
+export REJOINDER_TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: help run install install-test chromium widget test test-fast lint bench clean
+
+help: ## List the tasks
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+install: $(BIN)/python ## Install Rejoinder into .venv
+	$(BIN)/pip install -q -e .
+
+run: install ## Install and start the server on SQLite (demo at http://127.0.0.1:8000/demo)
+	REJOINDER_ENV=$${REJOINDER_ENV:-development} $(BIN)/rejoinder serve --port $(PORT)
+
+install-test: $(BIN)/python ## Install what the tests need (Python extras, Chromium, widget deps)
+	$(BIN)/pip install -q -e '.[test]'
+	@$(MAKE) --no-print-directory chromium widget
+
+chromium: ## Install Debian's Chromium for browser tests when missing
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+widget: ## Install the widget's build and test tools (npm)
+	@if [ -f widget/package-lock.json ]; then cd widget && npm ci --no-audit --no-fund --loglevel=error; fi
+
+lint: ## ruff and mypy --strict
+	$(BIN)/ruff check src tests
+	$(BIN)/mypy src/rejoinder
+
+test: install-test lint ## Install test needs and run every test (what CI runs)
+	@if [ -f widget/package.json ]; then cd widget && node --test test/; fi
+	$(BIN)/pytest
+
+test-fast: ## Unit tests and SQLite integration tests only
+	$(BIN)/pytest -m "not postgres and not redis and not browser and not slow and not e2e" -q
+
+bench: install-test ## Benchmarks: print a table (see bench/)
+	$(BIN)/python bench/run.py
+
+clean: ## Remove the virtualenv and local data
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
