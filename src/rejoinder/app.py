@@ -25,6 +25,7 @@ from rejoinder.storage.engine import Database
 from rejoinder.storage.uow import SqlUnitOfWork
 from rejoinder.web import errors, pages
 from rejoinder.web.api.routes import router as api_router
+from rejoinder.web.fastpath import CachedReads
 from rejoinder.web.middleware import BodyLimit, Observe, SiteCors
 
 log = logging.getLogger("rejoinder")
@@ -110,6 +111,7 @@ def create_app(settings: Settings, *, classifier: Classifier | None = None) -> F
     errors.install(app)
     app.include_router(api_router)
     app.include_router(pages.router)
+    app.add_middleware(CachedReads, services=services, limiter=app.state.limiter)
     app.add_middleware(SiteCors, origins=origins)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(Observe)

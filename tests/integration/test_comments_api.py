@@ -212,3 +212,20 @@ def _tags(html: str) -> list[tuple[str, list[tuple[str, str | None]]]]:
 
     Collect().feed(html)
     return found
+
+
+def test_cached_pages_and_counts_follow_every_write(client: TestClient) -> None:
+    params = [("site", "news"), ("thread", "/2026/11/story")]
+    a = post(client, "first")
+    assert len(thread(client)["comments"]) == 1  # now cached
+    assert client.get("/api/v1/counts", params=params).json()["counts"]["/2026/11/story"] == 1
+    b = post(client, "second")
+    assert ids(thread(client)["comments"]) == [a["id"], b["id"]]
+    assert client.get("/api/v1/counts", params=params).json()["counts"]["/2026/11/story"] == 2
+    voter = TestClient(client.app, client=("198.51.100.77", 1))
+    voter.post(f"/api/v1/comments/{b['id']}/votes", json={"value": 1})
+    assert thread(client)["comments"][1]["score"] == 1
+    client.delete(f"/api/v1/comments/{a['id']}",
+                  headers={"Authorization": f"Bearer {a['edit_token']}"})
+    assert ids(thread(client)["comments"]) == [b["id"]]
+    assert client.get("/api/v1/counts", params=params).json()["counts"]["/2026/11/story"] == 1

@@ -19,6 +19,8 @@ class ThreadCache:
         self._by_thread: dict[tuple[str, str], set[tuple[str, str, str]]] = {}
         self._generation: dict[tuple[str, str], int] = {}
         self._lock = threading.Lock()
+        # Published-comment counts per (site, thread key), for listing pages.
+        self._counts: dict[tuple[str, str], int] = {}
         self.enabled = True
 
     def generation(self, site: str, thread: str) -> int:
@@ -50,8 +52,29 @@ class ThreadCache:
                 if keys is not None:
                     keys.discard(old)
 
+    def counts(self, site: str, keys: list[str]) -> dict[str, int] | None:
+        """All the counts asked for, or None if any is not cached."""
+        out = {}
+        for key in keys:
+            n = self._counts.get((site, key))
+            if n is None:
+                return None
+            out[key] = n
+        return out
+
+    def put_counts(self, site: str, counts: dict[str, int], generations: dict[str, int]) -> None:
+        if not self.enabled:
+            return
+        with self._lock:
+            if len(self._counts) > self._max * 16:
+                self._counts.clear()
+            for key, n in counts.items():
+                if self._generation.get((site, key), 0) == generations[key]:
+                    self._counts[(site, key)] = n
+
     def invalidate(self, site: str, thread: str) -> None:
         with self._lock:
+            self._counts.pop((site, thread), None)
             self._generation[(site, thread)] = self._generation.get((site, thread), 0) + 1
             for key in self._by_thread.pop((site, thread), ()):
                 self._pages.pop(key, None)
@@ -62,3 +85,4 @@ class ThreadCache:
                 self._generation[site_thread] = self._generation.get(site_thread, 0) + 1
             self._pages.clear()
             self._by_thread.clear()
+            self._counts.clear()

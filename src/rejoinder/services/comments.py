@@ -357,9 +357,15 @@ def counts(services: Services, site_slug: str, keys: list[str]) -> dict[str, int
     if len(keys) > 200:
         raise InvalidInput("at most 200 threads per request", code="too_many_threads")
     clean = [clean_thread_key(k) for k in keys]
+    cached = services.cache.counts(site_slug, clean)
+    if cached is not None:
+        return cached
+    generations = {k: services.cache.generation(site_slug, k) for k in clean}
     with services.uow.read() as store:
         site = _site(store, site_slug)
-        return store.counts(site.id, clean)
+        found = store.counts(site.id, clean)
+    services.cache.put_counts(site_slug, found, generations)
+    return found
 
 
 def thread_json(services: Services, site_slug: str, thread_key: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from rejoinder.services.sites import create_site, list_sites
 log = logging.getLogger("rejoinder.demo")
 
 DEMO_THREAD = "/demo/welcome"
-DEMO_TITLE = "Harbour town votes to turn its old ferry terminal into a public library"
+DEMO_TITLE = "The night library at the old ferry terminal"
 
 # Written for the demo (not taken from any real thread): (author, body, index of parent or None).
 DEMO_COMMENTS: list[tuple[str | None, str, int | None]] = [

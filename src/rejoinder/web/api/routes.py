@@ -19,6 +19,7 @@ from rejoinder.services import comments as svc
 from rejoinder.services import sites as site_svc
 from rejoinder.services.context import Services
 from rejoinder.services.moderation import moderate
+from rejoinder.web import fastpath
 from rejoinder.web.api.schemas import (
     CountsOut,
     EditCommentIn,
@@ -64,13 +65,8 @@ def client_of(
 
 def client_ip(request: Request) -> str:
     peer = request.client.host if request.client else "unknown"
-    services = services_of(request)
-    if peer in services.settings.trusted_proxies:
-        forwarded = request.headers.get("x-forwarded-for", "")
-        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
-        if hops:
-            return hops[-1]  # the address our own proxy saw; earlier hops are client-supplied
-    return peer
+    return fastpath.client_ip(peer, request.headers.get("x-forwarded-for"),
+                              services_of(request).settings.trusted_proxies)
 
 
 ServicesDep = Annotated[Services, Depends(services_of)]
