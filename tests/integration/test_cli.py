@@ -1,0 +1,86 @@
+"""The `rejoinder` command line: sites, tokens, export, configuration."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+from typer.testing import CliRunner
+
+from rejoinder.cli import app
+from rejoinder.config import Settings, load_settings
+
+
+@pytest.fixture
+def env(db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[dict[str, str]]:
+    values = {"REJOINDER_ENV": "development", "REJOINDER_DATABASE_URL": db_url,
+              "REJOINDER_DATA_DIR": str(tmp_path)}
+    for k, v in values.items():
+        monkeypatch.setenv(k, v)
+    yield values
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_site_token_export(env: dict[str, str]) -> None:
+    code, out, _ = run("site", "create", "blog", "--origin", "https://blog.example.org",
+                       "--origin", "https://www.blog.example.org/")
+    assert code == 0 and "created site blog" in out
+    code, _, err = run("site", "create", "blog", "--origin", "https://x.example.org")
+    assert code == 1 and "exists already" in err
+    code, _, err = run("site", "create", "Bad Slug", "--origin", "https://x.example.org")
+    assert code == 1
+    code, out, _ = run("site", "list")
+    assert "https://www.blog.example.org" in out  # trailing slash dropped
+
+    code, out, _ = run("token", "create", "--site", "blog", "--role", "moderator")
+    assert code == 0 and out.strip().startswith("rj_") and len(out.strip()) > 40
+    code, _, err = run("token", "create", "--site", "nosuch", "--role", "admin")
+    assert code == 1 and "no site" in err
+    code, _, _ = run("token", "create", "--site", "blog", "--role", "emperor")
+    assert code == 2
+
+    code, out, _ = run("export", "--site", "blog")
+    lines = [orjson.loads(line) for line in out.splitlines()]
+    assert [line["type"] for line in lines] == ["site"]
+    assert lines[0]["data"]["slug"] == "blog"
+
+
+def test_migrate_is_idempotent(env: dict[str, str]) -> None:
+    assert run("migrate")[0] == 0
+    assert run("migrate")[0] == 0
+
+
+def test_insecure_defaults_refused_outside_development(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REJOINDER_SECRET_KEY", raising=False)
+    monkeypatch.setenv("REJOINDER_ENV", "production")
+    with pytest.raises(ValueError, match="REJOINDER_SECRET_KEY"):
+        Settings()
+    monkeypatch.setenv("REJOINDER_SECRET_KEY", "development-only-secret-key-do-not-use-in-production")
+    with pytest.raises(ValueError):
+        Settings()
+    monkeypatch.setenv("REJOINDER_SECRET_KEY", "a" * 32)
+    assert Settings().secret_key == "a" * 32
+    monkeypatch.delenv("REJOINDER_SECRET_KEY")
+    code, _, err = run("migrate")
+    assert code == 2 and "REJOINDER_SECRET_KEY" in err
+
+
+def test_toml_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = tmp_path / "rejoinder.toml"
+    cfg.write_text('env = "development"\nrate_limits = "off"\nedit_window_s = 60\n'
+                   'public_url = "https://comments.example.org/"\n')
+    for k in list(os.environ):
+        if k.startswith("REJOINDER_"):
+            monkeypatch.delenv(k)
+    monkeypatch.setenv("REJOINDER_EDIT_WINDOW_S", "120")  # the environment wins over the file
+    s = load_settings(cfg)
+    monkeypatch.delenv("REJOINDER_CONFIG_FILE")
+    assert s.rate_limits is False and s.edit_window_s == 120
+    assert s.public_url == "https://comments.example.org"
