@@ -25,6 +25,7 @@ from rejoinder.domain.errors import Conflict, Forbidden, InvalidInput, NotFound,
 from rejoinder.domain.sites import ApiToken, Site
 from rejoinder.domain.text import clean_body, clean_email, clean_line, clean_thread_key, clean_url
 from rejoinder.markup import render_comment_html
+from rejoinder.services import notify
 from rejoinder.services.context import Services, token_hash
 from rejoinder.services.moderation import judge, require_moderator, status_for
 from rejoinder.services.ports import Store
@@ -209,8 +210,10 @@ def post_comment(services: Services, cmd: PostCommand, client: Client) -> PostRe
         })
         comment = store.comment(comment_id)
         assert comment is not None
+        notify.on_comment_posted(services, store, site, thread, comment)
         if status is CommentStatus.PUBLISHED:
             store.count_published(comment)
+            notify.on_comment_published(services, store, site, thread, comment)
     log.info("comment posted site=%s thread=%s comment=%s status=%s",
              site.slug, thread.id, comment.id, status.value)
     if status is CommentStatus.PUBLISHED:

@@ -22,6 +22,7 @@ from rejoinder.domain.moderation import (
     fail_closed,
 )
 from rejoinder.domain.sites import ApiToken, Site
+from rejoinder.services import notify
 from rejoinder.services.context import Services
 
 log = logging.getLogger("rejoinder.moderation")
@@ -155,6 +156,10 @@ def moderate(
                         {"from": comment.status.value}, now)
         updated = store.comment(comment.id)
         assert updated is not None
+        if (updated.status is CommentStatus.PUBLISHED
+                and comment.status is not CommentStatus.PUBLISHED):
+            notify.on_comment_published(services, store, site, thread, updated)
+        notify.on_moderation(services, store, site, thread, updated, action)
     log.info("moderation site=%s comment=%s action=%s", site.slug, comment.id, action)
     services.cache.invalidate(site.slug, thread.key)
     return updated, site.slug, thread.key
