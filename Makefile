@@ -7,7 +7,7 @@ PORT ?= 8000
 export REJOINDER_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export REJOINDER_TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: help run install install-test chromium widget test test-fast lint bench clean
+.PHONY: help run install install-test chromium widget test test-fast lint fuzz bench clean
 
 help: ## List the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -26,8 +26,10 @@ install-test: $(BIN)/python ## Install what the tests need (Python extras, Chrom
 	$(BIN)/pip install -q -e '.[test]'
 	@$(MAKE) --no-print-directory chromium widget
 
-chromium: ## Install Debian's Chromium for browser tests when missing
-	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+chromium: ## Install Debian's Chromium, nginx and wrk (browser, scale-out and load tests) when missing
+	@missing=""; command -v chromium >/dev/null || missing="$$missing chromium"; \
+	  [ -x /usr/sbin/nginx ] || missing="$$missing nginx-light"; command -v wrk >/dev/null || missing="$$missing wrk"; \
+	  if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
 
 widget: ## Install the widget's build and test tools (npm)
 	@if [ -f widget/package-lock.json ]; then cd widget && npm ci --no-audit --no-fund --loglevel=error; fi
@@ -42,6 +44,9 @@ test: install-test lint ## Install test needs and run every test (what CI runs)
 
 test-fast: ## Unit tests and SQLite integration tests only
 	$(BIN)/pytest -m "not postgres and not redis and not browser and not slow and not e2e" -q
+
+fuzz: install-test ## Long schemathesis run against the OpenAPI document (both databases)
+	SCHEMATHESIS_MAX_EXAMPLES=$${SCHEMATHESIS_MAX_EXAMPLES:-500} $(BIN)/pytest tests/fuzz -q
 
 bench: install-test ## Benchmarks: print a table (see bench/)
 	$(BIN)/python bench/run.py

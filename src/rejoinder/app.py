@@ -15,6 +15,7 @@ from rejoinder import __version__
 from rejoinder.config import Settings, load_settings
 from rejoinder.events import LocalEventBus, RedisEventBus
 from rejoinder.moderation.registry import load_classifier
+from rejoinder.notifications.outbox import start_outbox_worker
 from rejoinder.ratelimit import RateLimiter
 from rejoinder.services.cache import ThreadCache
 from rejoinder.services.context import Services
@@ -23,7 +24,9 @@ from rejoinder.services.ports import Classifier
 from rejoinder.services.sites import all_origins
 from rejoinder.storage.engine import Database
 from rejoinder.storage.uow import SqlUnitOfWork
-from rejoinder.web import errors, pages
+from rejoinder.web import errors, moderation, pages
+from rejoinder.web import notifications as notification_pages
+from rejoinder.web.api import accounts as _accounts_routes  # noqa: F401  # registers routes
 from rejoinder.web.api.routes import router as api_router
 from rejoinder.web.fastpath import CachedReads
 from rejoinder.web.middleware import BodyLimit, Observe, SiteCors
@@ -79,7 +82,9 @@ def create_app(settings: Settings, *, classifier: Classifier | None = None) -> F
         services.events.bind(asyncio.get_running_loop())  # type: ignore[attr-defined]
         if ensure_demo(services):
             origins_cache["at"] = 0.0
+        outbox = app.state.outbox = start_outbox_worker(services, db)  # mail, webhooks after commit
         yield
+        outbox.stop()
         close = getattr(services.events, "close", None)
         if close:
             close()
@@ -104,6 +109,7 @@ def create_app(settings: Settings, *, classifier: Classifier | None = None) -> F
             "post_site": settings.rate_limit_post_site,
             "vote": settings.rate_limit_vote,
             "read": settings.rate_limit_read,
+            "auth": settings.rate_limit_auth,
         },
         enabled=settings.rate_limits,
         redis_url=settings.redis_url,
@@ -111,6 +117,8 @@ def create_app(settings: Settings, *, classifier: Classifier | None = None) -> F
     errors.install(app)
     app.include_router(api_router)
     app.include_router(pages.router)
+    app.include_router(notification_pages.router)  # issue 4: confirm and unsubscribe pages
+    app.include_router(moderation.router)  # issue 4: moderator pages and /static
     app.add_middleware(CachedReads, services=services, limiter=app.state.limiter)
     app.add_middleware(SiteCors, origins=origins)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

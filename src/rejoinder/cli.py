@@ -65,6 +65,8 @@ def serve(
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
     migrate(settings.resolved_database_url)  # once, before any worker starts
     os.environ["REJOINDER_WORKERS"] = str(workers)
+    if config is not None:  # worker processes build their settings from the environment
+        os.environ["REJOINDER_CONFIG_FILE"] = str(config)
     if workers > 1 and not settings.redis_url:
         err.print("[yellow]warning:[/yellow] several workers without REJOINDER_REDIS_URL: "
                   "thread page caching is off and live events reach only one worker's readers")
@@ -106,6 +108,25 @@ def site_create(
         err.print(f"[red]error:[/red] {exc.message}")
         raise typer.Exit(1) from exc
     typer.echo(f"created site {site.slug} for {', '.join(site.origins)}")
+
+
+@site_app.command("sso-secret")
+def site_sso_secret(
+    slug: Annotated[str, typer.Argument(help="The site.")],
+    config: ConfigOpt = None,
+) -> None:
+    """Create (or replace) the site's single sign-on secret and print it once."""
+    import secrets
+
+    services = _services(_settings(config))
+    secret = secrets.token_urlsafe(32)
+    with services.uow.write() as store:
+        site = store.site_by_slug(slug)
+        if site is None:
+            err.print(f"[red]error:[/red] no site {slug!r}")
+            raise typer.Exit(1)
+        store.update_site(site.id, settings={**site.raw_settings, "sso_secret": secret})
+    typer.echo(secret)
 
 
 @site_app.command("list")
@@ -165,6 +186,25 @@ try:  # noqa: SIM105  # the moderation CLI lands in a separate change; mount it 
     _mount_moderation()
 except ImportError:
     pass
+
+
+def _mount_import() -> None:
+    from rejoinder.importers.cli import app as import_app
+
+    app.add_typer(import_app, name="import",
+                  help="Import comments from Disqus, WordPress, Isso or a Rejoinder export.")
+
+
+_mount_import()
+
+
+def _mount_outbox() -> None:
+    from rejoinder.notifications.cli import app as outbox_app
+
+    app.add_typer(outbox_app, name="outbox", help="Notification mail and webhooks: status, flush.")
+
+
+_mount_outbox()
 
 
 def main() -> None:

@@ -49,7 +49,24 @@ class Settings(BaseSettings):
         description="Optional Redis URL; needed only when several server processes share one database "
         "(cache invalidation, live events and rate limits across processes).",
     )
-    smtp_url: str = Field("", description="Optional SMTP URL for mail, e.g. `smtp://127.0.0.1:1025`.")
+    smtp_url: str = Field(
+        "",
+        description="SMTP URL for notification mail: `smtp://[user:pass@]host:port` "
+        "(`?starttls=true` to require STARTTLS) or `smtps://` (TLS). Empty: mail is printed to "
+        "the console, not sent.",
+    )
+    mail_from: str = Field(
+        "Rejoinder <noreply@localhost>",
+        description="The From address of notification mail, e.g. `Daily News <comments@news.example>`.",
+    )
+    outbox_poll_s: float = Field(
+        2.0,
+        description="Seconds between the delivery worker's looks at the outbox (mail, webhooks); "
+        "0 turns the in-process worker off (then run `rejoinder outbox flush` from cron).",
+    )
+    webhook_timeout_s: float = Field(
+        10.0, description="Time limit for one webhook POST to a publisher; past it, retried later."
+    )
     secret_key: str = Field(
         "",
         description="Secret for hashing IP addresses and tokens; required outside development.",
@@ -67,6 +84,9 @@ class Settings(BaseSettings):
     )
     rate_limit_vote: str = Field("60/minute", description="Votes and flags allowed per client IP.")
     rate_limit_read: str = Field("1200/minute", description="Read requests allowed per client IP.")
+    rate_limit_auth: str = Field(
+        "10/minute;100/hour", description="Sign-in and registration attempts per client IP."
+    )
     moderation_backend: str = Field(
         "default",
         description="Classifier backend: `default` (the shipped models), `keywords` or `null`.",
@@ -98,7 +118,7 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        toml = os.environ.get("REJOINDER_CONFIG_FILE")
+        toml = settings_cls.model_config.get("toml_file") or os.environ.get("REJOINDER_CONFIG_FILE")
         if toml:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml))
         return tuple(sources)
@@ -139,6 +159,11 @@ class Settings(BaseSettings):
 
 def load_settings(config_file: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
     """Build settings from the environment, an optional TOML file and explicit overrides."""
-    if config_file is not None:
-        os.environ["REJOINDER_CONFIG_FILE"] = str(config_file)
-    return Settings(**overrides)
+    if config_file is None:
+        return Settings(**overrides)
+
+    class FileSettings(Settings):
+        model_config = SettingsConfigDict(**{**Settings.model_config,
+                                             "toml_file": str(config_file)})
+
+    return FileSettings(**overrides)

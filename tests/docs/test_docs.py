@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi.routing import APIRoute
 
 from rejoinder.app import create_app
 from rejoinder.config import Settings
@@ -27,7 +26,8 @@ def test_every_api_route_is_documented(tmp_path: Path) -> None:
     app = create_app(Settings(env="development", data_dir=tmp_path,
                               moderation_backend="null"))
     text = (DOCS / "api.md").read_text()
-    routes = {r.path for r in app.routes if isinstance(r, APIRoute) and r.include_in_schema}
+    routes = set(app.openapi()["paths"])
+    assert len(routes) >= 10  # the check below must have something to check
     missing = [p for p in sorted(routes) if f"{p}" not in text]
     assert not missing, f"add to docs/api.md: {missing}"
 

@@ -27,7 +27,7 @@ def _assert_error(r, status: int) -> None:  # type: ignore[no-untyped-def]
         ({**GOOD, "body": "nul \x00 char"}, 422),
         ({**GOOD, "body": "x" * 10_001}, 422),
         ({**GOOD, "site": "nope"}, 404),
-        ({**GOOD, "site": "Bad Slug!"}, 404),
+        ({**GOOD, "site": "Bad Slug!"}, 422),
         ({**GOOD, "thread": ""}, 422),
         ({**GOOD, "thread": "line\nbreak"}, 422),
         ({**GOOD, "parent_id": "1"}, 422),

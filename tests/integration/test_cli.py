@@ -46,6 +46,10 @@ def test_site_token_export(env: dict[str, str]) -> None:
     code, _, _ = run("token", "create", "--site", "blog", "--role", "emperor")
     assert code == 2
 
+    code, out, _ = run("site", "sso-secret", "blog")
+    assert code == 0 and len(out.strip()) >= 32
+    assert run("site", "sso-secret", "nosuch")[0] == 1
+
     code, out, _ = run("export", "--site", "blog")
     lines = [orjson.loads(line) for line in out.splitlines()]
     assert [line["type"] for line in lines] == ["site"]
@@ -81,6 +85,6 @@ def test_toml_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
             monkeypatch.delenv(k)
     monkeypatch.setenv("REJOINDER_EDIT_WINDOW_S", "120")  # the environment wins over the file
     s = load_settings(cfg)
-    monkeypatch.delenv("REJOINDER_CONFIG_FILE")
+    assert "REJOINDER_CONFIG_FILE" not in os.environ  # no side effect on later settings
     assert s.rate_limits is False and s.edit_window_s == 120
     assert s.public_url == "https://comments.example.org"

@@ -46,8 +46,9 @@ def test_reject_and_ban_author(client: TestClient) -> None:
     r = client.post(f"/api/v1/moderation/comments/{held['id']}", json={"action": "ban_author"},
                     headers=_auth(token))
     assert r.json()["status"] == "rejected"
-    # The banned reader's next harmless comment waits unseen (a shadow-ban); others publish.
-    assert post(client, "Harmless now")["status"] == "pending"
+    # The banned reader's next comment is refused, however harmless; others publish.
+    assert post(client, "Harmless now")["status"] == "rejected"
+    assert thread(client)["comments"] == []
     other = TestClient(client.app, client=("192.0.2.55", 1))
     assert post(other, "Someone else")["status"] == "published"
 
@@ -124,3 +125,22 @@ def test_site_blocklist_holds(client: TestClient) -> None:
         store.update_site(site.id, settings={"blocklist": ["miracle pills"]})
     assert post(client, "Buy MIRACLE pills today")["status"] == "pending"
     assert post(client, "Pills are not miracles")["status"] == "published"
+
+
+def test_shadow_ban_and_first_time_premoderation(client: TestClient) -> None:
+    services = client.app.state.services  # type: ignore[attr-defined]
+    with services.uow.write() as store:
+        site = store.site_by_slug("news")
+        store.update_site(site.id, settings={"premoderate_first_time": True})
+    first = post(client, "My first comment here")
+    assert first["status"] == "pending"
+    token = moderator_token(client, "news")
+    client.post(f"/api/v1/moderation/comments/{first['id']}", json={"action": "approve"},
+                headers=_auth(token))
+    assert post(client, "Known author now")["status"] == "published"
+
+    shadowed = TestClient(client.app, client=("192.0.2.66", 1))
+    with services.uow.write() as store:
+        ip_hash = services.keyed_hash("ip", "192.0.2.66")
+        store.add_ban(site.id, ip_hash, "shadow: troll", services.now())
+    assert post(shadowed, "Nobody will see this")["status"] == "pending"

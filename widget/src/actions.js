@@ -1,5 +1,6 @@
 // The actions a reader takes on one comment, each opened inline in the comment's slot:
-// edit and delete (own guest comments, with the edit token) and report.
+// edit and delete (own comments: a guest's with its edit token, an account's with the session)
+// and report.
 import { setBodyHtml, updateComment } from './comment.js';
 import { h } from './dom.js';
 import { editTokens, forgetEditToken, saveEditToken } from './store.js';
@@ -8,7 +9,8 @@ import { findComment, updateComment as mergeComment } from './tree.js';
 export function openEdit(w, id, opener) {
   const c = findComment(w.comments, id);
   const entry = editTokens()[id];
-  if (!c || !entry) return;
+  const token = w.tokenOf(id);
+  if (!c || !token) return;
   const parts = w.nodes.get(id);
   const area = h('textarea', { 'aria-label': w.t('editLabel'), rows: 4 });
   area.value = entry.body || parts.body.textContent.trim();
@@ -28,15 +30,16 @@ export function openEdit(w, id, opener) {
     if (!body) return void (error.textContent = w.t('emptyBody'));
     save.disabled = true;
     try {
-      const updated = await w.api.edit(id, body, entry.token);
+      const updated = await w.api.edit(id, body, token);
       mergeComment(w.comments, id, { ...updated, edited_at: updated.edited_at || new Date().toISOString() });
       setBodyHtml(parts.body, updated.body_html);
-      updateComment(parts, findComment(w.comments, id), this);
+      updateComment(parts, findComment(w.comments, id), w);
       saveEditToken(id, { ...entry, body });
       slot.close();
       w.changed();
     } catch (err) {
       error.textContent = w.errorText(err);
+      if (entry.user) w.checkSession();
     } finally {
       save.disabled = false;
     }
@@ -47,7 +50,8 @@ export function openEdit(w, id, opener) {
 
 export function openDelete(w, id, opener) {
   const entry = editTokens()[id];
-  if (!entry) return;
+  const token = w.tokenOf(id);
+  if (!token) return;
   let slot;
   const error = h('p', { class: 'error', role: 'alert' });
   const yes = h('button', {
@@ -56,9 +60,10 @@ export function openDelete(w, id, opener) {
     text: w.t('deleteYes'),
     onclick: async () => {
       try {
-        await w.api.remove(id, entry.token);
+        await w.api.remove(id, token);
       } catch (err) {
         error.textContent = w.errorText(err);
+        if (entry.user) w.checkSession();
         return;
       }
       forgetEditToken(id);
@@ -105,7 +110,7 @@ export function openReport(w, id, opener) {
     e.preventDefault();
     const checked = formEl.querySelector('input[type=radio]:checked');
     try {
-      await w.api.flag(id, checked ? checked.value : 'other', note.value.trim() || undefined);
+      await w.api.flag(id, checked ? checked.value : 'other', note.value.trim() || undefined, w.session && w.session.token);
     } catch (err) {
       error.textContent = w.errorText(err);
       return;

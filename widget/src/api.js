@@ -69,12 +69,18 @@ export function createApi(base) {
     base,
     thread: (site, thread, sort, cursor, limit) =>
       request('GET', '/comments', { query: { site, thread, sort, cursor, limit } }),
-    post: (payload, key) => request('POST', '/comments', { body: payload, idempotent: key }),
+    post: (payload, key, token) => request('POST', '/comments', { body: payload, idempotent: key, token }),
     edit: (id, body, token) => request('PATCH', `/comments/${encodeURIComponent(id)}`, { body: { body }, token }),
     remove: (id, token) => request('DELETE', `/comments/${encodeURIComponent(id)}`, { token }),
-    vote: (id, value) => request('POST', `/comments/${encodeURIComponent(id)}/votes`, { body: { value } }),
-    flag: (id, reason, note) =>
-      request('POST', `/comments/${encodeURIComponent(id)}/flags`, { body: note ? { reason, note } : { reason } }),
+    vote: (id, value, token) => request('POST', `/comments/${encodeURIComponent(id)}/votes`, { body: { value }, token }),
+    flag: (id, reason, note, token) =>
+      request('POST', `/comments/${encodeURIComponent(id)}/flags`, { body: note ? { reason, note } : { reason }, token }),
+    // Reader accounts: kind is register, login or sso; the rest take the session token.
+    auth: (kind, body) => request('POST', '/auth/' + kind, { body }),
+    logout: (token) => request('POST', '/auth/logout', { token }),
+    me: (token) => request('GET', '/me', { token }),
+    exportMe: (token) => request('GET', '/me/export', { token }),
+    deleteMe: (token) => request('DELETE', '/me', { token }),
     counts: (site, threads) => request('GET', '/counts', { query: { site, thread: threads } }),
     streamUrl: (site, thread) =>
       `${root}/stream?${new URLSearchParams({ site, thread }).toString()}`,

@@ -5,10 +5,11 @@ import { renderPreview } from './markdown.js';
 import { randomId, read, write } from './store.js';
 
 /**
- * Build a form. opts: {t, reply (bool), onSubmit(values) -> Promise, onCancel?}.
+ * Build a form. opts: {t, reply (bool), onSubmit(values) -> Promise, onCancel?, signedIn?() -> bool}.
+ * The guest fields (name, email) carry class "guest"; the widget hides them while signed in.
  * Returns {el, focus(), setQuote(q), reset(), setError(msg)}.
  */
-export function commentForm({ t, reply = false, onSubmit, onCancel }) {
+export function commentForm({ t, reply = false, onSubmit, onCancel, signedIn = () => false }) {
   const remembered = read('author', {}) || {};
   const taId = uid('ta');
   const hintId = uid('hint');
@@ -87,8 +88,8 @@ export function commentForm({ t, reply = false, onSubmit, onCancel }) {
     h(
       'div',
       { class: 'fields' },
-      h('label', null, t('name'), name),
-      h('label', null, t('email'), email),
+      h('label', { class: 'guest' }, t('name'), name),
+      h('label', { class: 'guest' }, t('email'), email),
       h('label', null, t('notifyLabel'), notify),
     ),
     h('div', { class: 'row' }, previewBtn, h('span', { class: 'grow' }), cancel, submit),
@@ -123,12 +124,13 @@ export function commentForm({ t, reply = false, onSubmit, onCancel }) {
       if (!textarea.hidden) textarea.focus();
       return;
     }
-    if (notify.value && !email.value.trim()) {
+    const guest = !signedIn();
+    if (guest && notify.value && !email.value.trim()) {
       setError(t('notifyNeedsEmail'));
       email.focus();
       return;
     }
-    write('author', { name: name.value.trim(), email: email.value.trim() });
+    if (guest) write('author', { name: name.value.trim(), email: email.value.trim() });
     submit.disabled = true;
     submit.textContent = t('posting');
     if (!draftKey) draftKey = randomId();
@@ -136,8 +138,8 @@ export function commentForm({ t, reply = false, onSubmit, onCancel }) {
       const ok = await onSubmit({
         key: draftKey,
         body,
-        author_name: name.value.trim() || undefined,
-        author_email: email.value.trim() || undefined,
+        author_name: (guest && name.value.trim()) || undefined,
+        author_email: (guest && email.value.trim()) || undefined,
         notify: notify.value || undefined,
         quote: quote || undefined,
       });

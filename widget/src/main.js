@@ -33,7 +33,7 @@ function mount(host, opts = {}) {
   host.__rejoinder = w;
   const articleSel = d.article || 'article';
   if (articleSel !== 'none') setupInline(w, document.querySelector(articleSel));
-  w.ready = w.load().then(() => {
+  w.ready = Promise.all([w.load(), w.startSession(d.sso)]).then(() => {
     host.setAttribute('data-rejoinder-state', 'ready');
     if (d.live !== 'off') w.startLive();
     return w;

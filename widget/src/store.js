@@ -38,6 +38,12 @@ export function write(key, value) {
   }
 }
 
+export function remove(key) {
+  const s = storage();
+  if (s) s.removeItem(PREFIX + key);
+  memory.delete(key);
+}
+
 /** 128 random bits as hex (getRandomValues works outside secure contexts too). */
 export function randomId() {
   const bytes = new Uint8Array(16);

@@ -37,11 +37,22 @@ padding:4px 10px;font-size:.875em;line-height:1.6}
 .link{cursor:pointer;border:0;background:none;padding:2px 4px;font-size:.875em;color:var(--rj-muted);border-radius:4px}
 .link:hover{color:var(--rj-accent);text-decoration:underline}
 .form{display:grid;gap:8px;margin:0 0 16px}
-.form textarea,.form input,.form select,.edit textarea,.report textarea{width:100%;border:1px solid var(--rj-border);
+.form textarea,.form input,.form select,.edit textarea,.report textarea,.auth input{width:100%;border:1px solid var(--rj-border);
 border-radius:6px;background:var(--rj-bg);padding:8px;min-height:2.5em}
 textarea{resize:vertical;min-height:5em!important}
 .fields{display:flex;flex-wrap:wrap;gap:8px}
 .fields label{flex:1 1 12em;display:grid;gap:2px;font-size:.8125em;color:var(--rj-muted)}
+.in .guest{display:none}
+.acct{margin:0 0 12px}
+.acct .row{gap:4px 8px}
+.who{font-size:.875em;font-weight:600}
+.panel{margin-top:8px}
+.auth{display:grid;gap:8px;max-width:24em;border:1px solid var(--rj-border);border-radius:6px;padding:12px}
+.auth h3{margin:0;font-size:1em}
+.auth label{display:grid;gap:2px;font-size:.8125em;color:var(--rj-muted)}
+.auth input{color:var(--rj-fg);font-size:1rem}
+.btn.danger{color:var(--rj-danger);border-color:var(--rj-danger)}
+.note{margin:8px 0 0;padding:8px 12px;border-radius:6px;background:var(--rj-surface);font-size:.875em}
 .fields input,.fields select{color:var(--rj-fg);font-size:1rem}
 .row{display:flex;flex-wrap:wrap;align-items:center;gap:8px}
 .grow{flex:1}
@@ -49,7 +60,7 @@ textarea{resize:vertical;min-height:5em!important}
 .preview{border:1px dashed var(--rj-border);border-radius:6px;padding:8px;min-height:5em;overflow-wrap:anywhere}
 .preview p,.body p{margin:0 0 .5em}
 .error{color:var(--rj-danger);margin:0;font-size:.875em}
-.error:empty,.status:empty{display:none}
+.error:empty,.status:empty,.note:empty{display:none}
 .status{margin:0 0 12px;padding:8px 12px;border-radius:6px;background:var(--rj-surface);font-size:.875em}
 .chip{display:flex;gap:8px;align-items:flex-start;background:var(--rj-surface);border-inline-start:3px solid var(--rj-mark);
 padding:6px 8px;border-radius:4px;font-size:.875em}

@@ -1,4 +1,5 @@
 // The reader widget: state, loading, sorting, paging, posting and the actions on comments.
+import { accountArea } from './account.js';
 import { openDelete, openEdit, openReport } from './actions.js';
 import { ApiError } from './api.js';
 import { renderComment, setExpanded, updateComment } from './comment.js';
@@ -7,6 +8,7 @@ import { commentForm } from './form.js';
 import { direction, translator } from './i18n/index.js';
 import { CSS } from './styles.js';
 import { editTokens, myVotes, saveEditToken, saveMyVote } from './store.js';
+import { exportName, forgetUser, loadSession, saveSession, tokenFor } from './session.js';
 import { formatRelative } from './time.js';
 import { appendPage, findComment, insertComment, removeComment, updateComment as mergeComment } from './tree.js';
 import { startLive } from './live.js';
@@ -38,6 +40,8 @@ export class Widget {
     this.nodes = new Map();
     this.queue = []; // live comments not shown yet ("N new comments")
     this.onChange = [];
+    this.session = loadSession(site);
+    this.checkedAt = 0;
     this.shadow = host.shadowRoot || host.attachShadow({ mode: 'open' });
     this.build();
   }
@@ -57,16 +61,18 @@ export class Widget {
     );
     this.supportSlot = h('div');
     this.status = h('p', { class: 'status', role: 'status', 'aria-live': 'polite' });
-    this.form = commentForm({ t, onSubmit: (v) => this.post(v, null, this.form) });
+    this.account = accountArea(this);
+    this.form = commentForm({ t, onSubmit: (v) => this.post(v, null, this.form), signedIn: () => !!this.session });
     this.closed = h('p', { class: 'status', hidden: true, text: t('closed') });
     this.newBar = h('button', { type: 'button', class: 'new', hidden: true, onclick: () => this.showQueued() });
     this.list = h('div', { class: 'list' });
     this.more = h('button', { type: 'button', class: 'btn more', hidden: true, text: t('loadMore'), onclick: () => this.loadMore() });
     this.root = h(
       'section',
-      { class: 'rj', dir: direction(this.lang), lang: this.lang, 'aria-labelledby': 'rj-heading' },
+      { class: this.session ? 'rj in' : 'rj', dir: direction(this.lang), lang: this.lang, 'aria-labelledby': 'rj-heading' },
       this.supportSlot,
       h('div', { class: 'head' }, this.heading, h('div', { class: 'sort', role: 'group', 'aria-label': t('sortLabel') }, this.sortButtons)),
+      this.account.el,
       this.form.el,
       this.closed,
       this.status,
@@ -105,6 +111,7 @@ export class Widget {
       this.locked = !!th.locked;
       this.editWindow = data.edit_window_seconds || 0;
       renderSupport(this.supportSlot, data.support, this.t);
+      this.loaded = true;
       this.render();
       this.announce('');
     } catch (err) {
@@ -181,9 +188,13 @@ export class Widget {
     return myVotes()[id] || 0;
   }
 
+  /** The edit token or session that may change comment id (posted in this browser), or null. */
+  tokenOf(id) {
+    return tokenFor(editTokens()[id], this.session);
+  }
+
   editable(c) {
-    const entry = editTokens()[c.id];
-    return !!entry && !this.locked;
+    return !!this.tokenOf(c.id) && !this.locked;
   }
 
   /** Pending comments of this reader (kept with their edit token) show again after a reload. */
@@ -191,7 +202,7 @@ export class Widget {
     const tokens = editTokens();
     for (const entry of Object.values(tokens)) {
       if (!entry.pending || !entry.comment) continue;
-      if (entry.thread !== this.threadKey || entry.site !== this.site) continue;
+      if (entry.thread !== this.threadKey || entry.site !== this.site || !tokenFor(entry, this.session)) continue;
       if (findComment(this.comments, entry.comment.id)) continue;
       insertComment(this.comments, { ...entry.comment, _pending: true }, { atStart: this.sort === 'newest' });
     }
@@ -208,24 +219,32 @@ export class Widget {
     };
     for (const k of ['author_name', 'author_email', 'notify', 'quote']) if (values[k]) payload[k] = values[k];
     if (parentId != null) payload.parent_id = parentId;
+    // The server posts a dead session's comment as a guest's: check a session not seen lately.
+    if (this.session && Date.now() - this.checkedAt > 300000 && !(await this.checkSession())) {
+      form.setError(this.t('sessionExpired'));
+      return false;
+    }
+    const s = this.session;
     let c;
     try {
-      c = await this.api.post(payload, values.key);
+      c = await this.api.post(payload, values.key, s && s.token);
     } catch (err) {
+      if (s && err.status === 401) this.expire();
       form.setError(this.errorText(err));
       return false;
     }
+    if (s && c.edit_token) this.expire(); // the session ended meanwhile: it went in as a guest's
     if (c.status === 'rejected') {
       form.setError(this.t('rejected'));
       return false;
     }
     const pending = c.status === 'pending';
     const comment = { replies: [], ...c, parent_id: c.parent_id ?? parentId ?? null, _pending: pending };
-    if (c.edit_token) {
+    if (c.edit_token || s) {
       const created = Date.parse(c.created_at) || Date.now();
       const window = (this.editWindow || 900) * 1000;
       saveEditToken(c.id, {
-        token: c.edit_token,
+        ...(c.edit_token ? { token: c.edit_token } : { user: s.user.id }),
         until: Math.max(created + window, Date.now() + 60000),
         body: values.body,
         pending,
@@ -361,7 +380,7 @@ export class Widget {
     const current = this.myVote(id);
     const next = current === value ? 0 : value;
     try {
-      const res = await this.api.vote(id, next);
+      const res = await this.api.vote(id, next, this.session && this.session.token);
       const mine = res && typeof res.my_vote === 'number' ? res.my_vote : next;
       saveMyVote(id, mine);
       const c = mergeComment(this.comments, id, { score: res.score, upvotes: res.upvotes, downvotes: res.downvotes });
@@ -370,6 +389,109 @@ export class Widget {
     } catch (err) {
       this.announce(this.errorText(err));
     }
+  }
+
+  // ---- the reader's account ------------------------------------------------------------------
+
+  /** Sign in (or out, with null) in this widget; re-renders who may edit what. */
+  setSession(data, focus) {
+    this.session = saveSession(this.site, data);
+    this.checkedAt = data ? Date.now() : 0;
+    this.root.classList.toggle('in', !!this.session);
+    this.account.say('');
+    this.account.update(focus);
+    if (this.loaded) this.render();
+  }
+
+  signIn(data) {
+    this.setSession(data, true);
+  }
+
+  signOut(silent) {
+    const s = this.session;
+    if (!s) return;
+    this.api.logout(s.token).catch(() => {});
+    this.setSession(null, !silent);
+    if (!silent) this.account.say('signedOut');
+  }
+
+  /** The session was refused (401): sign out here and say so. */
+  expire() {
+    this.setSession(null);
+    this.account.say('sessionExpired');
+  }
+
+  /** Ask the server whether the session still holds; false when it has ended. */
+  async checkSession() {
+    const s = this.session;
+    if (!s) return false;
+    try {
+      const user = await this.api.me(s.token);
+      if (this.session !== s) return !!this.session;
+      this.checkedAt = Date.now();
+      if (user && user.name !== s.user.name) this.setSession({ token: s.token, user });
+    } catch (err) {
+      if (err.status !== 401) return true;
+      if (this.session === s) this.expire();
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * On load: exchange the publisher's sign-on token (data-sso) for a session, quietly staying a
+   * guest when it is refused; else check a stored session. A stored single-sign-on session ends
+   * on a page without data-sso (the reader signed out at the publisher).
+   */
+  async startSession(sso) {
+    const old = this.session;
+    if (sso) {
+      try {
+        this.setSession(await this.api.auth('sso', { site: this.site, token: sso }));
+        if (old) this.api.logout(old.token).catch(() => {});
+      } catch {
+        if (old && old.user.sso) this.signOut(true);
+      }
+    } else if (old && old.user.sso) {
+      this.signOut(true);
+    } else if (old) {
+      await this.checkSession();
+    }
+  }
+
+  /** Account requests: a 401 signs out (and resolves); other errors are thrown. */
+  async mine(call) {
+    const s = this.session;
+    if (!s) return null;
+    try {
+      return await call(s.token);
+    } catch (err) {
+      if (err.status !== 401) throw err;
+      this.expire();
+      return null;
+    }
+  }
+
+  /** "Download my data": /me/export as a JSON file, through a Blob URL. */
+  async downloadData() {
+    const data = await this.mine(this.api.exportMe);
+    if (!data) return;
+    const url = URL.createObjectURL(new Blob([JSON.stringify(data, null, 2)], { type: 'application/json' }));
+    const a = h('a', { href: url, download: exportName(this.site, new Date()), hidden: true });
+    this.root.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+  }
+
+  /** "Delete my account": the server keeps its comments as [deleted]; reload to show that. */
+  async deleteAccount() {
+    const s = this.session;
+    if (!(await this.mine(this.api.deleteMe))) return;
+    forgetUser(s.user.id);
+    this.setSession(null, true);
+    this.account.say('accountDeleted');
+    await this.load();
   }
 
   // ---- inline feedback -----------------------------------------------------------------------

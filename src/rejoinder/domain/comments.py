@@ -161,6 +161,7 @@ class Comment:
     edit_token_hash: str | None
     created_at: datetime
     edited_at: datetime | None
+    author_id: int | None = None
     score: int = 0
     upvotes: int = 0
     downvotes: int = 0

@@ -25,7 +25,8 @@ from rejoinder.domain.errors import Conflict, Forbidden, InvalidInput, NotFound,
 from rejoinder.domain.sites import ApiToken, Site
 from rejoinder.domain.text import clean_body, clean_email, clean_line, clean_thread_key, clean_url
 from rejoinder.markup import render_comment_html
-from rejoinder.services import notify
+from rejoinder.domain.accounts import User
+from rejoinder.services import accounts, notify
 from rejoinder.services.context import Services, token_hash
 from rejoinder.services.moderation import judge, require_moderator, status_for
 from rejoinder.services.ports import Store
@@ -72,6 +73,17 @@ def _site(store: Store, slug: str) -> Site:
     if site is None:
         raise NotFound(f"no site {slug!r}", code="site_not_found")
     return site
+
+
+def _signed_in(services: Services, client: Client, site: Site) -> User | None:
+    """The reader signed in with this request's session token, if it belongs to this site."""
+    user = accounts.session_user(services, client.bearer)
+    if user is None and client.bearer and client.bearer.startswith("rs_"):
+        # Never fall back to posting as a guest when the reader meant to be signed in.
+        raise Unauthorized("the session has ended; sign in again", code="session_expired")
+    if user is not None and user.site_id != site.id:
+        raise Forbidden("this session belongs to another site", code="wrong_site")
+    return user
 
 
 def _check_origin(site: Site, client: Client) -> None:
@@ -162,8 +174,9 @@ def post_comment(services: Services, cmd: PostCommand, client: Client) -> PostRe
     with services.uow.read() as store:
         site = _site(store, cmd.site)
     _check_origin(site, client)
-    if not site.settings.guest_posting:
-        raise Forbidden("this site does not take guest comments", code="guests_not_allowed")
+    user = _signed_in(services, client, site)
+    if user is None and not site.settings.guest_posting:
+        raise Forbidden("sign in to comment on this site", code="guests_not_allowed")
     request_key = (
         services.keyed_hash("idem", f"{site.id}:{client.idempotency_key}")
         if client.idempotency_key else None
@@ -194,17 +207,17 @@ def post_comment(services: Services, cmd: PostCommand, client: Client) -> PostRe
                 raise InvalidInput("cannot reply to a comment that is not published",
                                    code="invalid_parent")
             root_id = parent.root_id or parent.id
-        status = status_for(verdict.decision)
-        if status is CommentStatus.PUBLISHED and store.is_banned(site.id, ip_hash):
-            # Banned authors' comments wait unseen; they are not told (a shadow-ban).
-            status = CommentStatus.PENDING
-            verdict.record["reasons"].append("author is banned on this site")
+        status = _author_rules(store, site, status_for(verdict.decision), ip_hash,
+                               user.id if user else None, verdict.record["reasons"])
         comment_id = store.insert_comment({
             "site_id": site.id, "thread_id": thread.id, "parent_id": cmd.parent_id,
             "root_id": root_id, "status": status.value, "body_md": fields["body"],
-            "body_html": body_html, "author_name": fields["author_name"],
-            "author_email": fields["author_email"], "is_guest": True, "ip_hash": ip_hash,
-            "edit_token_hash": token_hash(edit_token), "notify": fields["notify"],
+            "body_html": body_html,
+            "author_name": user.display_name if user else fields["author_name"],
+            "author_email": user.email if user else fields["author_email"],
+            "author_id": user.id if user else None, "is_guest": user is None,
+            "ip_hash": ip_hash, "edit_token_hash": None if user else token_hash(edit_token),
+            "notify": fields["notify"],
             "quote": fields["quote"], "moderation": verdict.record, "request_key": request_key,
             "created_at": now, "edited_at": None,
         })
@@ -218,7 +231,30 @@ def post_comment(services: Services, cmd: PostCommand, client: Client) -> PostRe
              site.slug, thread.id, comment.id, status.value)
     if status is CommentStatus.PUBLISHED:
         _changed(services, site.slug, thread.key, "comment.created", comment)
-    return PostResult(comment, edit_token, created=True)
+    return PostResult(comment, None if user else edit_token, created=True)
+
+
+def _author_rules(
+    store: Store, site: Site, status: CommentStatus, ip_hash: str, author_id: int | None,
+    reasons: list[str],
+) -> CommentStatus:
+    """Per-author site rules on top of the policy: bans and pre-moderation of newcomers."""
+    ban = store.ban_kind(site.id, ip_hash)
+    if ban == "ban":
+        reasons.append("author is banned on this site")
+        return CommentStatus.REJECTED
+    if status is not CommentStatus.PUBLISHED:
+        return status
+    if ban == "shadow":
+        # Shadow-banned authors' comments wait unseen; they are not told why.
+        reasons.append("author is shadow-banned on this site")
+        return CommentStatus.PENDING
+    if site.settings.premoderate_first_time and not store.has_published(
+        site.id, ip_hash, author_id
+    ):
+        reasons.append("first comment from this author")
+        return CommentStatus.PENDING
+    return status
 
 
 def _changed(
@@ -241,7 +277,11 @@ def _authorize_change(
         return f"token:{token.id}"
     if not client.bearer:
         raise Unauthorized("send the comment's edit token as a Bearer token", code="no_token")
-    if not comment.edit_token_hash or not hmac.compare_digest(
+    user = _signed_in(services, client, site)
+    if user is not None:
+        if comment.author_id != user.id:
+            raise Forbidden("this is not your comment", code="not_author")
+    elif not comment.edit_token_hash or not hmac.compare_digest(
         token_hash(client.bearer), comment.edit_token_hash
     ):
         raise Forbidden("this token may not change this comment", code="bad_token")
@@ -308,9 +348,18 @@ def _load(store: Store, comment_id: int) -> tuple[Comment, Site, str]:
     return comment, site, thread.key
 
 
-def voter_key(services: Services, site_id: int, client: Client) -> str:
-    """Guests vote once per comment per address: clearing cookies does not give a second vote."""
+def voter_key(services: Services, site_id: int, client: Client, user: User | None) -> str:
+    """Guests vote once per comment per address: clearing cookies does not give a second vote.
+
+    A signed-in reader votes as their account (ADR 0005).
+    """
+    if user is not None:
+        return user_voter_key(services, user)
     return services.keyed_hash("voter", f"{site_id}:{client.ip}")
+
+
+def user_voter_key(services: Services, user: User) -> str:
+    return services.keyed_hash("voter", f"user:{user.id}")
 
 
 def cast_vote(services: Services, comment_id: int, value: int, client: Client) -> dict[str, int]:
@@ -321,11 +370,14 @@ def cast_vote(services: Services, comment_id: int, value: int, client: Client) -
         _check_origin(site, client)
         if comment.status is not CommentStatus.PUBLISHED:
             raise NotFound("no such comment", code="comment_not_found")
-        if client.bearer and comment.edit_token_hash and hmac.compare_digest(
-            token_hash(client.bearer), comment.edit_token_hash
-        ):
+        user = _signed_in(services, client, site)
+        own = (user is not None and comment.author_id == user.id) or bool(
+            client.bearer and comment.edit_token_hash
+            and hmac.compare_digest(token_hash(client.bearer), comment.edit_token_hash)
+        )
+        if own:
             raise Forbidden("authors cannot vote on their own comments", code="self_vote")
-        key = voter_key(services, site.id, client)
+        key = voter_key(services, site.id, client, user)
         old = store.vote(comment_id, key)
         store.set_vote(comment_id, key, old, value, services.now())
         updated = store.comment(comment_id)
@@ -350,8 +402,9 @@ def flag_comment(
         _check_origin(site, client)
         if comment.status is not CommentStatus.PUBLISHED:
             raise NotFound("no such comment", code="comment_not_found")
-        return store.add_flag(comment_id, voter_key(services, site.id, client), reason, note,
-                              services.now())
+        user = _signed_in(services, client, site)
+        return store.add_flag(comment_id, voter_key(services, site.id, client, user), reason,
+                              note, services.now())
 
 
 def counts(services: Services, site_slug: str, keys: list[str]) -> dict[str, int]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from rejoinder.domain.errors import Conflict
 from rejoinder.services.comments import Client, PostCommand, post_comment
 from rejoinder.services.context import Services
 from rejoinder.services.sites import create_site, list_sites
@@ -35,12 +36,15 @@ def ensure_demo(services: Services) -> bool:
         return False
     origin = services.settings.public_url
     origins = sorted({origin, origin.replace("127.0.0.1", "localhost")})
-    create_site(services, "demo", origins, name="Rejoinder demo",
-                settings={"support": {
-                    "text": "Local reporting costs money. If you value it, support us.",
-                    "amounts": ["5", "10", "25"],
-                    "url": f"{origin}/demo#support",
-                }})
+    try:
+        create_site(services, "demo", origins, name="Rejoinder demo",
+                    settings={"support": {
+                        "text": "Local reporting costs money. If you value it, support us.",
+                        "amounts": ["5", "10", "25"],
+                        "url": f"{origin}/demo#support",
+                    }})
+    except Conflict:
+        return False  # another server process, starting at the same time, made it first
     ids: list[int] = []
     client = Client(ip="127.0.0.1")
     for author, body, parent in DEMO_COMMENTS:

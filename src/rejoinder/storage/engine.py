@@ -61,10 +61,11 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # Driver-level autocommit: SQLAlchemy's "begin" event issues BEGIN itself (see above).
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
+    # busy_timeout first: switching to WAL needs a lock another connection may briefly hold.
+    cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=FULL")  # an acknowledged comment survives power loss too
-    cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
 
 

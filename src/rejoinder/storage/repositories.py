@@ -91,6 +91,7 @@ def _comment(row: Row[Any]) -> Comment:
         edit_token_hash=row.edit_token_hash,
         created_at=row.created_at,
         edited_at=row.edited_at,
+        author_id=row.author_id,
         score=row.score,
         upvotes=row.upvotes,
         downvotes=row.downvotes,
@@ -470,13 +471,24 @@ class SqlStore:
         except IntegrityError:
             pass  # banned already
 
-    def is_banned(self, site_id: int, ip_hash: str | None) -> bool:
+    def ban_kind(self, site_id: int, ip_hash: str | None) -> str | None:
+        """None, "ban" (comments refused) or "shadow" (comments held without telling)."""
         if not ip_hash:
-            return False
-        q = select(func.count()).select_from(bans).where(
-            bans.c.site_id == site_id, bans.c.ip_hash == ip_hash
-        )
-        return bool(self.conn.execute(q).scalar_one())
+            return None
+        row = self.conn.execute(select(bans.c.reason).where(
+            bans.c.site_id == site_id, bans.c.ip_hash == ip_hash)).first()
+        if row is None:
+            return None
+        # The moderator pages record the kind as the reason's prefix (services/moderator.py).
+        return "shadow" if (row.reason or "").startswith("shadow") else "ban"
+
+    def has_published(self, site_id: int, ip_hash: str | None, author_id: int | None) -> bool:
+        """Whether this author (account, else address) has a published comment on the site."""
+        who = comments.c.author_id == author_id if author_id else comments.c.ip_hash == ip_hash
+        q = select(comments.c.id).where(
+            comments.c.site_id == site_id, who,
+            comments.c.status == CommentStatus.PUBLISHED.value).limit(1)
+        return self.conn.execute(q).first() is not None
 
     def add_audit(
         self, site_id: int, comment_id: int | None, actor: str, action: str,

@@ -95,6 +95,8 @@ class CommentRow(Base):
         # The read path: one thread's visible top-level page, and the replies under it.
         Index("ix_comments_thread_status_root", "thread_id", "status", "root_id"),
         Index("ix_comments_site_status", "site_id", "status", "id"),
+        # Importers: where a comment came from (`disqus:123`), so a re-run adds no duplicates.
+        UniqueConstraint("site_id", "source_key"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -126,6 +128,8 @@ class CommentRow(Base):
     request_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
     edited_at: Mapped[datetime | None]
+    # Set by importers only (issue 5): the comment's id in the system it came from.
+    source_key: Mapped[str | None] = mapped_column(String(200))
 
 
 class VoteRow(Base):
@@ -186,3 +190,78 @@ class AuditRow(Base):
     action: Mapped[str] = mapped_column(String(32))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime]
+
+
+class UserRow(Base):
+    """A reader (or moderator/admin) account on one site: password, SSO, or both."""
+
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("site_id", "email"), UniqueConstraint("site_id", "sso_id"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    email: Mapped[str | None] = mapped_column(String(254))
+    display_name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    # The publisher's own user id, for single sign-on (a JWT signed with the site's secret).
+    sso_id: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+
+class SessionRow(Base):
+    """A signed-in reader's session; the widget holds the token (third-party cookies are dead)."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class SubscriptionRow(Base):
+    """A reader's request for mail about a thread or about replies to one comment (issue 4)."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (
+        Index("ix_subscriptions_thread_kind", "thread_id", "kind"),
+        Index("ix_subscriptions_site_email", "site_id", "email"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(254))
+    kind: Mapped[str] = mapped_column(String(16))  # thread | replies
+    # For `replies`: the comment whose replies are wanted.
+    comment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), index=True
+    )
+    # SHA-256 of the random confirmation token; it also keys the signed unsubscribe links.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    confirmed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    unsubscribed_at: Mapped[datetime | None]
+
+
+class OutboxRow(Base):
+    """Mail and webhooks written in the transaction that causes them, delivered after commit."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "sent_at", "failed_at", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))  # email | webhook
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # One row per logical message (`mail:<comment>:<address>`): enqueueing twice is a no-op.
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    # A worker's lease: other workers skip the row until then (a crashed worker's lease expires).
+    claimed_until: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    failed_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(500))

@@ -1,40 +1,37 @@
-"""The `keywords` backend: a deterministic, offline word-list baseline (placeholder list)."""
+"""The `keywords` backend: a deterministic, offline word-list baseline.
+
+Normalises the text (defeating leetspeak, confusables, spacing, ...) and scores it with the
+built-in lexicon of `rejoinder.moderation.rules`. No model: useful as a floor, in tests, and to
+compare against (`rejoinder moderate eval`).
+"""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from rejoinder.domain.moderation import Evidence, Label, Scores
-
-_TERMS: dict[Label, tuple[str, ...]] = {
-    Label.HATE: ("kike", "jew world order", "zionazi", "khazarian"),
-    Label.ABUSE: ("idiot", "moron"),
-    Label.THREAT: ("i will kill you",),
-    Label.SEXUAL: (),
-    Label.SPAM: ("buy now", "casino bonus"),
-}
+from rejoinder.moderation import rules
+from rejoinder.moderation.normalise import normalise_text
 
 
 class KeywordClassifier:
     name = "keywords"
-    version = "0"
+    version = "2"
 
-    def __init__(self) -> None:
-        self._patterns = {
-            label: [re.compile(rf"\b{re.escape(t)}\b", re.IGNORECASE) for t in terms]
-            for label, terms in _TERMS.items()
-        }
+    def __init__(self, allow: Sequence[str] = ()) -> None:
+        self._allow = tuple(allow)
 
     def score(self, texts: Sequence[str]) -> list[Scores]:
         out = []
         for text in texts:
+            norm = normalise_text(text)
+            hits = rules.lexicon_hits(norm, self._allow)
             values = {label: 0.0 for label in Label}
             evidence = []
-            for label, patterns in self._patterns.items():
-                for pattern in patterns:
-                    for m in pattern.finditer(text):
-                        values[label] = 0.95
-                        evidence.append(Evidence(label, m.group(0), m.start(), m.end(), "keywords"))
+            for h in hits:
+                if h.label is not Label.SPAM:
+                    values[h.label] = max(values[h.label], h.score)
+                evidence.append(Evidence(h.label, h.text, source="keywords"))
+            values[Label.SPAM] = rules.spam_score(text, hits)
             out.append(Scores(values, tuple(evidence)))
         return out

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
@@ -34,6 +34,9 @@ from rejoinder.web.api.schemas import (
     VoteOut,
 )
 
+SLUG = r"^[a-z0-9][a-z0-9-]{0,62}$"
+# Ids are 63-bit on every database: a larger number is a client error, not an overflow.
+CommentId = Annotated[int, Path(ge=1, le=2**62)]
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut} for code in (400, 401, 403, 404, 409, 413, 422, 429, 503)
 }
@@ -79,8 +82,8 @@ async def get_comments(
     services: ServicesDep,
     limiter: LimiterDep,
     request: Request,
-    site: Annotated[str, Query(max_length=63)],
-    thread: Annotated[str, Query(max_length=512)],
+    site: Annotated[str, Query(pattern=SLUG, max_length=63)],
+    thread: Annotated[str, Query(min_length=1, max_length=512)],
     sort: SortOrder = SortOrder.OLDEST,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
@@ -117,7 +120,7 @@ def post_comment(
 @router.patch("/comments/{comment_id}", response_model=PostedComment,
               summary="Edit a comment (author within the edit window, or a moderator)")
 def patch_comment(
-    comment_id: int, body: EditCommentIn, services: ServicesDep, client: ClientDep,
+    comment_id: CommentId, body: EditCommentIn, services: ServicesDep, client: ClientDep,
     limiter: LimiterDep,
 ) -> dict[str, Any]:
     limiter.check("post", client.ip)
@@ -126,14 +129,14 @@ def patch_comment(
 
 @router.delete("/comments/{comment_id}", status_code=204,
                summary="Delete a comment (author within the edit window, or a moderator)")
-def delete_comment(comment_id: int, services: ServicesDep, client: ClientDep) -> Response:
+def delete_comment(comment_id: CommentId, services: ServicesDep, client: ClientDep) -> Response:
     svc.delete_comment(services, comment_id, client)
     return Response(status_code=204)
 
 
 @router.post("/comments/{comment_id}/votes", response_model=VoteOut, summary="Vote on a comment")
 def vote(
-    comment_id: int, body: VoteIn, services: ServicesDep, client: ClientDep, limiter: LimiterDep
+    comment_id: CommentId, body: VoteIn, services: ServicesDep, client: ClientDep, limiter: LimiterDep
 ) -> dict[str, int]:
     limiter.check("vote", client.ip)
     return svc.cast_vote(services, comment_id, body.value, client)
@@ -141,7 +144,7 @@ def vote(
 
 @router.post("/comments/{comment_id}/flags", status_code=201, summary="Report a comment")
 def flag(
-    comment_id: int, body: FlagIn, services: ServicesDep, client: ClientDep, limiter: LimiterDep
+    comment_id: CommentId, body: FlagIn, services: ServicesDep, client: ClientDep, limiter: LimiterDep
 ) -> JSONResponse:
     limiter.check("vote", client.ip)
     created = svc.flag_comment(services, comment_id, body.reason, body.note, client)
@@ -153,7 +156,7 @@ def get_counts(
     services: ServicesDep,
     request: Request,
     limiter: LimiterDep,
-    site: Annotated[str, Query(max_length=63)],
+    site: Annotated[str, Query(pattern=SLUG, max_length=63)],
     thread: Annotated[list[str], Query()],
 ) -> dict[str, dict[str, int]]:
     limiter.check("read", client_ip(request))
@@ -166,8 +169,8 @@ def get_counts(
 async def stream(
     services: ServicesDep,
     request: Request,
-    site: Annotated[str, Query(max_length=63)],
-    thread: Annotated[str, Query(max_length=512)],
+    site: Annotated[str, Query(pattern=SLUG, max_length=63)],
+    thread: Annotated[str, Query(min_length=1, max_length=512)],
 ) -> StreamingResponse:
     check_slug(site)
     key = clean_thread_key(thread)
@@ -196,7 +199,7 @@ async def stream(
 @router.get("/moderation/queue", response_model=QueueOut,
             summary="Pending and flagged comments with their scores (moderators)")
 def queue(
-    services: ServicesDep, client: ClientDep, site: Annotated[str, Query(max_length=63)],
+    services: ServicesDep, client: ClientDep, site: Annotated[str, Query(pattern=SLUG, max_length=63)],
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     token = svc.lookup_token(services, client.bearer)
@@ -205,7 +208,7 @@ def queue(
 
 @router.post("/moderation/comments/{comment_id}", summary="Approve, reject or ban (moderators)")
 def moderation_action(
-    comment_id: int, body: ModerationActionIn, services: ServicesDep, client: ClientDep
+    comment_id: CommentId, body: ModerationActionIn, services: ServicesDep, client: ClientDep
 ) -> dict[str, Any]:
     token = svc.lookup_token(services, client.bearer)
     comment, site, thread = moderate(services, token, comment_id, body.action)

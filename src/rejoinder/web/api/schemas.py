@@ -4,12 +4,33 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
+
+
+SLUG = r"^[a-z0-9][a-z0-9-]{0,62}$"
+
+
+def _no_nul(value: object) -> object:
+    # NUL can be stored by neither PostgreSQL text nor most consumers: refuse it at the edge.
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("text must not contain NUL characters")
+    if isinstance(value, dict):
+        for v in value.values():
+            _no_nul(v)
+    if isinstance(value, list):
+        for v in value:
+            _no_nul(v)
+    return value
 
 
 class _In(BaseModel):
     # Unknown fields (a client trying to set "status" or "score") are dropped, not stored.
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_nul(cls, data: object) -> object:
+        return _no_nul(data)
 
 
 class QuoteIn(_In):
@@ -19,9 +40,9 @@ class QuoteIn(_In):
 
 
 class PostCommentIn(_In):
-    site: StrictStr = Field(max_length=63)
-    thread: StrictStr = Field(max_length=512)
-    body: StrictStr = Field(max_length=100_000)
+    site: StrictStr = Field(pattern=SLUG, max_length=63)
+    thread: StrictStr = Field(min_length=1, max_length=512)
+    body: StrictStr = Field(min_length=1, max_length=100_000)
     parent_id: StrictInt | None = Field(None, ge=1, le=2**62)
     author_name: StrictStr | None = Field(None, max_length=1000)
     author_email: StrictStr | None = Field(None, max_length=1000)
@@ -125,3 +146,34 @@ class ErrorOut(BaseModel):
 class QueueOut(BaseModel):
     site: str
     items: list[dict[str, object]]
+
+
+class RegisterIn(_In):
+    site: StrictStr = Field(pattern=SLUG, max_length=63)
+    email: StrictStr = Field(max_length=254)
+    password: StrictStr = Field(max_length=200)
+    name: StrictStr = Field(max_length=100)
+
+
+class LoginIn(_In):
+    site: StrictStr = Field(pattern=SLUG, max_length=63)
+    email: StrictStr = Field(max_length=254)
+    password: StrictStr = Field(max_length=200)
+
+
+class SsoIn(_In):
+    site: StrictStr = Field(pattern=SLUG, max_length=63)
+    token: StrictStr = Field(max_length=8000)
+
+
+class UserOut(BaseModel):
+    id: int
+    name: str
+    email: str | None
+    role: str
+    sso: bool
+
+
+class SessionOut(BaseModel):
+    session_token: str
+    user: UserOut

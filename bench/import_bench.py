@@ -1,0 +1,179 @@
+"""Import throughput and peak memory (issue 5): a generated Disqus export into SQLite and PostgreSQL.
+
+    python bench/import_bench.py                    # 1,000,000 comments
+    python bench/import_bench.py --comments 100000  # quicker
+
+The export is streamed to a temporary file (threads of ~50 comments, 35% replies, some listed
+before their parents, 2% deleted, 1% spam). Each import runs in its own process, so its peak
+resident memory (VmHWM) is its own. Target: ≥ 10,000 comments/s and < 300 MB on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_URL = os.environ.get("REJOINDER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+WORDS = ["the", "quick", "brown", "fox", "jumps", "over", "a", "lazy", "dog", "while", "readers", "argue", "about", "fish", "&", "chips", "and", "whether", "<em>this</em>", "article", "got", "its", "facts", "right"]
+
+
+def generate(path: Path, comments: int, seed: int = 5) -> None:
+    """Write a Disqus-format export with `comments` posts (streamed; constant memory)."""
+    rng = random.Random(seed)
+    per_thread = 50
+    threads = max(1, comments // per_thread)
+    with path.open("w", encoding="utf-8", buffering=1 << 20) as f:
+        f.write('<?xml version="1.0" encoding="utf-8"?>\n<disqus xmlns="http://disqus.com" '
+                'xmlns:dsq="http://disqus.com/disqus-internals">\n')
+        for t in range(1, threads + 1):
+            f.write(f'<thread dsq:id="{t}"><id>post-{t}</id><forum>bench</forum>'
+                    f"<link>https://news.example.org/{2000 + t % 20}/{t % 12 + 1:02d}/story-{t}/"
+                    f"</link><title>Story {t} &amp; more</title>"
+                    f"<createdAt>2015-01-01T00:00:00Z</createdAt>"
+                    f"<isClosed>false</isClosed><isDeleted>false</isDeleted></thread>\n")
+        post_id = 0
+        for t in range(1, threads + 1):
+            n = per_thread if t < threads else comments - per_thread * (threads - 1)
+            first = post_id + 1
+            block = []
+            for i in range(n):
+                post_id += 1
+                parent = ""
+                if i and rng.random() < 0.35:
+                    parent = f'<parent dsq:id="{rng.randint(first, post_id - 1)}" />'
+                words = " ".join(rng.choice(WORDS) for _ in range(rng.randint(8, 60)))
+                deleted = "true" if rng.random() < 0.02 else "false"
+                spam = "true" if rng.random() < 0.01 else "false"
+                minute = i % 60
+                block.append(
+                    f'<post dsq:id="{post_id}"><id /><message><![CDATA[<p>{words}</p>'
+                    f'<p><a href="https://example.org/{post_id}">source</a></p>]]></message>'
+                    f"<createdAt>2016-{t % 12 + 1:02d}-01T{i // 60 % 24:02d}:{minute:02d}:00Z"
+                    f"</createdAt><isDeleted>{deleted}</isDeleted><isSpam>{spam}</isSpam>"
+                    f"<author><email>reader{post_id % 5000}@example.net</email>"
+                    f"<name>Reader {post_id % 5000}</name><isAnonymous>false</isAnonymous>"
+                    f"</author><ipAddress>198.51.{post_id % 250}.{post_id % 200}</ipAddress>"
+                    f'<thread dsq:id="{t}" />{parent}</post>\n'
+                )
+            if len(block) > 2:  # a reply listed before its parent, as real exports have
+                block[-1], block[-2] = block[-2], block[-1]
+            f.writelines(block)
+        f.write("</disqus>\n")
+
+
+def child(url: str, file: str) -> None:
+    """Run one import in this process and print its figures as JSON."""
+    from datetime import UTC, datetime
+
+    from rejoinder.importers.disqus import DisqusSource
+    from rejoinder.importers.pipeline import ImportOptions, SiteSpec, run_import
+    from rejoinder.storage.engine import Database, migrate
+
+    migrate(url)
+    db = Database(url, pool_size=1)
+    started = time.perf_counter()
+    cpu = time.process_time()
+    summary = run_import(
+        db, "bench", DisqusSource(Path(file)), ImportOptions(),
+        hash_ip=lambda ip: ip[:0] + "x" * 48, now=datetime.now(UTC),
+        create_site=SiteSpec(origins=["https://news.example.org"]),
+    )
+    seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu
+    db.dispose()
+    print(json.dumps({
+        "comments": summary.inserted, "read": summary.read, "seconds": seconds,
+        "cpu_seconds": cpu, "rss_mb": _peak_rss_mb(),
+    }))
+
+
+def _peak_rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_child(url: str, file: Path) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", url, str(file)],
+        check=True, capture_output=True, text=True, cwd=ROOT,
+    )
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def pg_schema() -> tuple[str, Any]:
+    from sqlalchemy import create_engine, text
+
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    base = PG_URL.replace("postgresql://", "postgresql+psycopg://", 1)
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+
+    def drop() -> None:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}options=-csearch_path%3D{schema}", drop
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--comments", type=int, default=1_000_000)
+    parser.add_argument("--only", choices=("sqlite", "postgresql"))
+    parser.add_argument("--child", nargs=2, metavar=("URL", "FILE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    with tempfile.TemporaryDirectory(prefix="rejoinder-bench-") as tmp:
+        export = Path(tmp) / "disqus.xml"
+        t0 = time.perf_counter()
+        generate(export, args.comments)
+        console.print(f"generated {args.comments:,} comments, "
+                      f"{export.stat().st_size / 1e6:,.0f} MB, in {time.perf_counter() - t0:.0f} s")
+        table = Table(title=f"rejoinder import disqus: {args.comments:,} comments "
+                            f"({os.cpu_count()} CPUs)")
+        for col in ("database", "comments", "seconds", "comments/s", "peak RSS (MB)"):
+            table.add_column(col, justify="right" if col != "database" else "left")
+        targets = [args.only] if args.only else ["sqlite", "postgresql"]
+        for name in targets:
+            if name == "sqlite":
+                url, drop = f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", None
+            else:
+                url, drop = pg_schema()
+            try:
+                r = run_child(url, export)
+            finally:
+                if drop:
+                    drop()
+            table.add_row(name, f"{r['comments']:,}", f"{r['seconds']:.1f}",
+                          f"{r['read'] / r['seconds']:,.0f}", f"{r['rss_mb']:.0f}")
+            console.print(f"{name}: {r}")
+        console.print(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,157 @@
+"""`rejoinder moderate ...`: classify JSON lines from stdin, and evaluate against labels.
+
+    rejoinder moderate classify [--site SITE] [--backend default] < comments.jsonl > verdicts.jsonl
+    rejoinder moderate eval --labels labelled.jsonl [--json]
+
+classify streams: it reads, scores and writes in batches (bounded memory for any input size). A
+line that is not a JSON object with a string "text" is skipped with a message on stderr; a batch
+whose scoring fails is written with action "hold" and the error as reason (fail closed, ADR 0004).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+import orjson
+import typer
+
+from rejoinder.domain.moderation import ModerationPolicy, fail_closed
+from rejoinder.services.ports import Classifier
+
+app = typer.Typer(help="Moderation: classify comments and evaluate the models.",
+                  no_args_is_help=True, add_completion=False)
+
+
+def _backend_name(name: str | None) -> str:
+    return name or os.environ.get("REJOINDER_MODERATION_BACKEND", "default")
+
+
+def _load(name: str) -> Classifier:
+    from rejoinder.moderation.registry import load_classifier
+
+    return load_classifier(name)
+
+
+def _batches(stream: IO[str], size: int, err: IO[str]) -> Iterator[list[tuple[str, str]]]:
+    batch: list[tuple[str, str]] = []
+    for n, line in enumerate(stream, 1):
+        if not line.strip():
+            continue
+        try:
+            obj = orjson.loads(line)
+            if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+                raise ValueError('expected an object with a string "text"')
+        except (orjson.JSONDecodeError, ValueError) as exc:
+            err.write(f"rejoinder moderate classify: line {n} skipped: {exc}\n")
+            continue
+        cid = obj.get("id", n)
+        batch.append((cid if isinstance(cid, str | int) else str(cid), obj["text"]))
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def classify_stream(classifier: Classifier, policy: ModerationPolicy, stream: IO[str],
+                    out: IO[bytes], err: IO[str], batch_size: int = 256,
+                    progress: object | None = None) -> tuple[int, int]:
+    """Score JSON lines from `stream` into `out`. Returns (written, failed batches' lines)."""
+    written = failed = 0
+    for batch in _batches(stream, batch_size, err):
+        try:
+            scores = classifier.score([t for _, t in batch])
+            if len(scores) != len(batch):
+                raise RuntimeError(f"classifier returned {len(scores)} scores for {len(batch)}")
+            rows = []
+            for (cid, _), s in zip(batch, scores, strict=True):
+                d = policy.decide(s)
+                rows.append({"id": cid, "action": d.action.value, "scores": s.as_dict(),
+                             "reasons": list(d.reasons)})
+        except Exception as exc:
+            d = fail_closed(f"{type(exc).__name__}: {exc}")
+            err.write(f"rejoinder moderate classify: scoring failed for {len(batch)} "
+                      f"comments, held: {exc}\n")
+            rows = [{"id": cid, "action": d.action.value, "scores": {},
+                     "reasons": list(d.reasons)} for cid, _ in batch]
+            failed += len(batch)
+        out.write(b"".join(orjson.dumps(r) + b"\n" for r in rows))
+        out.flush()
+        written += len(rows)
+        if progress is not None:
+            progress.advance(len(rows))  # type: ignore[attr-defined]
+    return written, failed
+
+
+class _Progress:
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import MofNCompleteColumn, Progress, SpinnerColumn, TimeElapsedColumn
+
+        self._p = Progress(SpinnerColumn(), "[progress.description]{task.description}",
+                           MofNCompleteColumn(), TimeElapsedColumn(),
+                           console=Console(stderr=True), transient=False)
+        self._task = self._p.add_task("classifying", total=None)
+
+    def __enter__(self) -> _Progress:
+        self._p.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._p.stop()
+
+    def advance(self, n: int) -> None:
+        self._p.advance(self._task, n)
+
+
+@app.command()
+def classify(
+    site: str = typer.Option(None, "--site", help="Site whose policy applies (default policy "
+                             "until sites are wired)."),
+    backend: str = typer.Option(None, "--backend", help="Classifier backend (default: "
+                                "$REJOINDER_MODERATION_BACKEND or 'default')."),
+    batch_size: int = typer.Option(256, "--batch-size", min=1, max=10_000),
+) -> None:
+    """Read {"id","text"} JSON lines on stdin; write one verdict JSON line per comment."""
+    del site  # site policies live in the database; the lead wires the lookup
+    classifier = _load(_backend_name(backend))
+    policy = ModerationPolicy()
+    out = sys.stdout.buffer
+    if sys.stderr.isatty():
+        with _Progress() as progress:
+            classify_stream(classifier, policy, sys.stdin, out, sys.stderr, batch_size, progress)
+    else:
+        classify_stream(classifier, policy, sys.stdin, out, sys.stderr, batch_size)
+
+
+@app.command("eval")
+def eval_command(
+    labels: Path = typer.Option(..., "--labels", exists=True, dir_okay=False,  # noqa: B008
+                                help="JSONL with id, text, labels and/or expected, group."),
+    backend: str = typer.Option(None, "--backend"),
+    as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
+) -> None:
+    """Precision/recall/F1 per label, action confusion matrix, false holds per group."""
+    from rejoinder.moderation.evaluate import evaluate, read_rows, render
+
+    with open(labels, encoding="utf-8") as fh:
+        try:
+            rows = list(read_rows(fh))
+        except (json.JSONDecodeError, ValueError) as exc:
+            typer.echo(f"bad labels file {labels}: {exc}", err=True)
+            raise typer.Exit(2) from exc
+    report = evaluate(_load(_backend_name(backend)), rows)
+    typer.echo(json.dumps(report.as_dict(), indent=1) if as_json else render(report))
+
+
+def main() -> None:  # pragma: no cover - `python -m rejoinder.moderation.cli`
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

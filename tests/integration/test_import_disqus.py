@@ -1,0 +1,180 @@
+"""Disqus import (issue 5): tree shape, statuses, sanitising, idempotency, all-or-nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from tests.factories import thread
+
+from rejoinder.domain.moderation import Label, Scores
+from rejoinder.importers.disqus import DisqusSource
+from rejoinder.importers.pipeline import ImportOptions, Reviewer, SiteSpec, Summary, run_import
+from rejoinder.importers.records import ImportFailed, KeyMap
+from rejoinder.services.sites import create_site
+from rejoinder.storage.engine import Database
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "imports"
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+BLOG = SiteSpec(origins=["https://blog.example.org"])
+
+
+def hash_ip(ip: str) -> str:
+    return f"h({ip})"
+
+
+def do_import(db_url: str, path: Path, site: str = "blog", **kw: Any) -> Summary:
+    reviewer = kw.pop("reviewer", None)
+    create = kw.pop("create_site", None)
+    db = Database(db_url, pool_size=1)
+    try:
+        return run_import(db, site, DisqusSource(path), ImportOptions(**kw), hash_ip=hash_ip,
+                          now=NOW, reviewer=reviewer, create_site=create)
+    finally:
+        db.dispose()
+
+
+def rows(db_url: str, sql: str) -> list[Any]:
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(text(sql)))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def blog(app_factory: Callable[..., TestClient]) -> TestClient:
+    tc = app_factory()
+    create_site(tc.app.state.services, "blog", ["https://blog.example.org"])  # type: ignore[attr-defined]
+    return tc
+
+
+def test_disqus_import_keeps_the_tree_and_maps_statuses(blog: TestClient, db_url: str) -> None:
+    summary = do_import(db_url, FIXTURES / "disqus.xml")
+    assert summary.comments == {"published": 6, "deleted": 1, "pending": 1, "rejected": 1}
+    assert summary.skipped == {"comments of deleted threads": 1}
+    assert summary.orphans == 1  # post 106: its parent is not in the file
+    assert summary.threads == 3 and summary.threads_created == 3
+
+    page = thread(blog, "/2020/01/post/", site="blog")
+    assert page["thread"]["title"] == "Fish & Chips: a <review>"
+    assert page["thread"]["comment_count"] == 4
+    tops = page["comments"]
+    # Oldest first: Grace, then the deleted parent (kept: it has replies), then the orphan.
+    assert [c["author"]["name"] for c in tops] == ["Grace", "[deleted]", "Frank"]
+    deleted = tops[1]
+    assert deleted["deleted"] is True and deleted["body_html"] == ""
+    (guest,) = deleted["replies"]
+    assert guest["author"]["name"] == "Guest"  # no <name> in the export
+    assert guest["body_html"] == "<p>Entity-escaped HTML: fish &amp; chips, 3 &lt; 4</p>"
+    (carol,) = guest["replies"]
+    assert carol["author"]["name"] == "Carol"
+    assert guest["id"] < carol["id"]  # replies listed before their parents still get later ids
+
+    # A post listed before its thread, in a closed thread.
+    page = thread(blog, "/2020/03/closed/?utm_source=x", site="blog")
+    assert page["thread"]["locked"] is True
+    assert [c["author"]["name"] for c in page["comments"]] == ["Early Bird"]
+
+    # HTML is sanitised like new comments'.
+    (row,) = rows(db_url, "SELECT body_html, body_md, ip_hash FROM comments "
+                          "WHERE source_key = 'disqus:103'")
+    assert "<script" not in row.body_html and "javascript:" not in row.body_html
+    assert "onclick" not in row.body_html
+    assert '<a href="https://example.org/a" rel="nofollow ugc noopener">good link</a>' in row.body_html
+    # Disqus-hosted images become links: comments never load third-party images.
+    assert "<img" not in row.body_html
+    assert 'href="https://uploads.disquscdn.com/images/cat.jpg"' in row.body_html
+    assert row.body_md.startswith("Reply to a reply, listed first.")
+    assert "<" not in row.body_md
+    (early,) = rows(db_url, "SELECT ip_hash FROM comments WHERE source_key = 'disqus:9001'")
+    assert early.ip_hash == "h(198.51.100.20)"  # the keyed hash, never the raw address
+
+
+def test_dry_run_then_rerun_is_idempotent(db_url: str) -> None:
+    dry = do_import(db_url, FIXTURES / "disqus.xml", create_site=BLOG, dry_run=True)
+    assert dry.inserted == 9 and dry.dry_run
+    assert rows(db_url, "SELECT count(*) FROM comments")[0][0] == 0
+    assert rows(db_url, "SELECT count(*) FROM sites")[0][0] == 0  # created and rolled back
+
+    do_import(db_url, FIXTURES / "disqus.xml", create_site=BLOG)
+    before = rows(db_url, "SELECT id, parent_id, root_id, reply_count FROM comments ORDER BY id")
+    again = do_import(db_url, FIXTURES / "disqus.xml", create_site=BLOG)
+    assert again.inserted == 0
+    assert again.skipped["already imported"] == 9
+    assert rows(db_url, "SELECT id, parent_id, root_id, reply_count FROM comments "
+                        "ORDER BY id") == before
+    assert rows(db_url, "SELECT count(*) FROM threads")[0][0] == 3
+
+
+def test_forum_filter_key_mapping_and_latin1(blog: TestClient, db_url: str) -> None:
+    summary = do_import(
+        db_url, FIXTURES / "disqus.xml", forums=frozenset({"exampleblog"}),
+        keys=KeyMap(rewrite=(("/2020/", "/archive/2020/"),)),
+    )
+    assert summary.skipped["comments of other forums"] == 1
+    keys = {r.key for r in rows(db_url, "SELECT key FROM threads")}
+    assert keys == {"/archive/2020/01/post/", "/archive/2020/03/closed/?utm_source=x"}
+
+    # A file declared (and encoded) as ISO-8859-1; whole URLs as keys.
+    do_import(db_url, FIXTURES / "disqus-latin1.xml", keys=KeyMap(keep_domain=True))
+    page = thread(blog, "http://latin.example.org/café/", site="blog")
+    assert page["thread"]["title"] == "Café crème"
+    (c,) = page["comments"]
+    assert c["author"]["name"] == "Renée"
+    assert c["body_html"] == "<p>Déjà vu à la cafétéria, © ½</p>"
+
+
+def test_truncated_file_reports_the_line_and_imports_nothing(db_url: str) -> None:
+    with pytest.raises(ImportFailed, match=r"line 6, column \d+"):
+        do_import(db_url, FIXTURES / "disqus-truncated.xml", create_site=BLOG)
+    for table in ("sites", "threads", "comments"):
+        assert rows(db_url, f"SELECT count(*) FROM {table}")[0][0] == 0
+    with pytest.raises(ImportFailed, match="no site 'blog'"):
+        do_import(db_url, FIXTURES / "disqus.xml")
+
+
+def test_reply_cycle_becomes_top_level(db_url: str, tmp_path: Path) -> None:
+    post = ('<post dsq:id="{id}"><message>&lt;p&gt;{id}&lt;/p&gt;</message>'
+            '<createdAt>2020-01-01T0{id}:00:00Z</createdAt><thread dsq:id="1"/>'
+            '<parent dsq:id="{parent}"/></post>')
+    path = tmp_path / "cycle.xml"
+    path.write_text(
+        '<disqus xmlns="http://disqus.com" xmlns:dsq="http://disqus.com/disqus-internals">'
+        '<thread dsq:id="1"><link>https://blog.example.org/c/</link></thread>'
+        + post.format(id=1, parent=2) + post.format(id=2, parent=1)
+        + post.format(id=3, parent=3) + "</disqus>"
+    )
+    summary = do_import(db_url, path, create_site=BLOG)
+    assert summary.orphans == 3
+    got = rows(db_url, "SELECT parent_id, root_id = id AS own_root FROM comments")
+    assert [(r.parent_id, bool(r.own_root)) for r in got] == [(None, True)] * 3
+
+
+class _HateIfTopLevel:
+    """A classifier double (the Classifier port): hateful when the text says "Top-level"."""
+
+    name = "test"
+    version = "1"
+
+    def score(self, texts: Sequence[str]) -> list[Scores]:
+        return [Scores({Label.HATE: 0.9 if "Top-level" in t else 0.0}) for t in texts]
+
+
+def test_moderate_holds_what_the_policy_holds(blog: TestClient, db_url: str) -> None:
+    summary = do_import(
+        db_url, FIXTURES / "disqus.xml",
+        reviewer=lambda site: Reviewer(_HateIfTopLevel(), site.settings.policy()),
+    )
+    assert summary.held == 1
+    (row,) = rows(db_url, "SELECT status, moderation FROM comments "
+                          "WHERE source_key = 'disqus:107'")
+    assert row.status == "pending"
+    assert "hate" in str(row.moderation)
+    assert thread(blog, "/2020/01/post/", site="blog")["thread"]["comment_count"] == 3
