@@ -50,6 +50,8 @@ fuzz: install-test ## Long schemathesis run against the OpenAPI document (both d
 
 bench: install-test ## Benchmarks: print a table (see bench/)
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/moderation_bench.py
+	$(BIN)/python bench/import_bench.py --comments $${IMPORT_COMMENTS:-1000000}
 
 clean: ## Remove the virtualenv and local data
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -3,6 +3,7 @@ model load time and resident memory, for the `default` pipeline and its parts.
 
     python bench/moderation_bench.py                       # our own example sentences
     python bench/moderation_bench.py --corpus FILE.jsonl   # any JSONL with a "text" field
+    python bench/moderation_bench.py --corpus ../shared/fixtures/seed-threads.json
     python bench/moderation_bench.py --backends default,linear --n 5000 --json out.json
 
 Each backend runs in its own process, so load time and peak RSS (VmHWM) are its own.
@@ -63,6 +64,10 @@ def _corpus(path: str | None) -> list[str]:
     files = [Path(path)] if path else DEFAULT_CORPUS
     out = []
     for f in files:
+        if f.suffix == ".json":  # the seed-threads fixture format
+            data = json.loads(f.read_text(encoding="utf-8"))
+            out += [c["body"] for t in data["threads"] for c in t["comments"]]
+            continue
         for line in f.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 out.append(json.loads(line)["text"])

@@ -144,10 +144,17 @@ def client(app_factory: Callable[..., TestClient]) -> TestClient:
     return tc
 
 
-def make_site(tc: TestClient, slug: str, origins: list[str]) -> None:
+# Tests post many comments from one address at one (frozen) instant: without this, the default
+# flood and duplicate rules would hold them. test_site_rules.py tests those rules.
+TEST_SITE_SETTINGS: dict[str, Any] = {"flood_max": 10_000, "duplicate_threshold": 1.01}
+
+
+def make_site(tc: TestClient, slug: str, origins: list[str],
+              settings: dict[str, Any] | None = None) -> None:
     from rejoinder.services.sites import create_site
 
-    create_site(tc.app.state.services, slug, origins)  # type: ignore[attr-defined]
+    create_site(tc.app.state.services, slug, origins,  # type: ignore[attr-defined]
+                settings=TEST_SITE_SETTINGS if settings is None else settings)
 
 
 def moderator_token(tc: TestClient, site: str) -> str:

@@ -78,8 +78,8 @@ def main() -> None:
                     "f1_hate_val_tuned": float(f1_score(y, s >= t))}
     # Davidson as the paper's 3 classes: hate / offensive / neither.
     mv, mt = src_v == "davidson", src_t == "davidson"
-    cls_v = np.array([r.get("cls", -1) for r in val])[mv]
-    cls_t = np.array([r.get("cls", -1) for r in test])[mt]
+    cls_v = np.array([int(r["cls"]) if r["source"] == "davidson" else -1 for r in val])[mv]
+    cls_t = np.array([int(r["cls"]) if r["source"] == "davidson" else -1 for r in test])[mt]
 
     def three(p: np.ndarray, th: float, ta: float) -> np.ndarray:
         return np.where(p[:, H] >= th, 0, np.where(p[:, A] >= ta, 1, 2))

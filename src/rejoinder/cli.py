@@ -110,6 +110,36 @@ def site_create(
     typer.echo(f"created site {site.slug} for {', '.join(site.origins)}")
 
 
+@site_app.command("set")
+def site_set(
+    slug: Annotated[str, typer.Argument(help="The site.")],
+    pairs: Annotated[list[str], typer.Argument(help="KEY=VALUE settings; VALUE is JSON if it "
+                                               "parses (10, true, [\"a\"]), else text.")],
+    config: ConfigOpt = None,
+) -> None:
+    """Change site settings (docs/configuration.md lists them), e.g. `flood_max=10`."""
+    import json
+
+    updates: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            err.print(f"[red]error:[/red] {pair!r} is not KEY=VALUE")
+            raise typer.Exit(2)
+        try:
+            updates[key] = json.loads(value)
+        except ValueError:
+            updates[key] = value
+    services = _services(_settings(config))
+    with services.uow.write() as store:
+        site = store.site_by_slug(slug)
+        if site is None:
+            err.print(f"[red]error:[/red] no site {slug!r}")
+            raise typer.Exit(1)
+        store.update_site(site.id, settings={**site.raw_settings, **updates})
+    typer.echo(f"updated {', '.join(sorted(updates))} on {slug}")
+
+
 @site_app.command("sso-secret")
 def site_sso_secret(
     slug: Annotated[str, typer.Argument(help="The site.")],

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
 from rejoinder.app import create_app
 from rejoinder.config import Settings
 

@@ -46,6 +46,10 @@ def test_site_token_export(env: dict[str, str]) -> None:
     code, _, _ = run("token", "create", "--site", "blog", "--role", "emperor")
     assert code == 2
 
+    code, out, _ = run("site", "set", "blog", "flood_max=20", "moderator_email=m@example.org")
+    assert code == 0 and "flood_max, moderator_email" in out
+    assert run("site", "set", "blog", "nonsense")[0] == 2
+
     code, out, _ = run("site", "sso-secret", "blog")
     assert code == 0 and len(out.strip()) >= 32
     assert run("site", "sso-secret", "nosuch")[0] == 1

@@ -88,8 +88,26 @@ export function accountArea(w) {
       h('label', null, t('password'), pw),
       reg && h('p', { class: 'hint', id: hintId, text: t('passwordHint') }),
       error,
-      h('div', { class: 'row' }, h('span', { class: 'grow' }), h('button', { type: 'button', class: 'btn', text: t('cancel'), onclick: close }), submit),
+      h(
+        'div',
+        { class: 'row' },
+        // Sign-in only: a single-use link by mail instead of the password (it signs up, too).
+        reg ? h('span', { class: 'grow' }) : h('button', { type: 'button', class: 'link grow', text: t('mailLink'), onclick: mail }),
+        h('button', { type: 'button', class: 'btn', text: t('cancel'), onclick: close }),
+        submit,
+      ),
     );
+    async function mail() {
+      const body = { site: w.site, email: email.value.trim(), return_url: location.href.split('#')[0] };
+      if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(body.email)) return void (error.textContent = t('badEmail'));
+      try {
+        await w.api.auth('magic-link', body);
+        close();
+        say('linkSent');
+      } catch (err) {
+        error.textContent = w.errorText(err);
+      }
+    }
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
       const body = { site: w.site, email: email.value.trim(), password: pw.value };

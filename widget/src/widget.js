@@ -445,12 +445,17 @@ export class Widget {
    */
   async startSession(sso) {
     const old = this.session;
-    if (sso) {
+    // An emailed sign-in link leads back here with #rejoinder-login=TOKEN: use it once, and take
+    // it out of the address bar (and the history) first.
+    const link = !sso && /rejoinder-login=([\w-]+)/.exec(location.hash);
+    if (link) history.replaceState(history.state, '', location.href.split('#')[0]);
+    if (sso || link) {
       try {
-        this.setSession(await this.api.auth('sso', { site: this.site, token: sso }));
+        this.setSession(await this.api.auth(sso ? 'sso' : 'magic-link/verify', { site: this.site, token: sso || link[1] }));
         if (old) this.api.logout(old.token).catch(() => {});
       } catch {
-        if (old && old.user.sso) this.signOut(true);
+        if (link) this.account.say('linkBad');
+        else if (old && old.user.sso) this.signOut(true);
       }
     } else if (old && old.user.sso) {
       this.signOut(true);

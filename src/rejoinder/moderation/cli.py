@@ -37,8 +37,8 @@ def _load(name: str) -> Classifier:
     return load_classifier(name)
 
 
-def _batches(stream: IO[str], size: int, err: IO[str]) -> Iterator[list[tuple[str, str]]]:
-    batch: list[tuple[str, str]] = []
+def _batches(stream: IO[str], size: int, err: IO[str]) -> Iterator[list[tuple[str | int, str]]]:
+    batch: list[tuple[str | int, str]] = []
     for n, line in enumerate(stream, 1):
         if not line.strip():
             continue

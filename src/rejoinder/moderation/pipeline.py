@@ -37,7 +37,8 @@ class CascadeStats:
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-z))
+    out: np.ndarray = 1.0 / (1.0 + np.exp(-z))
+    return out
 
 
 class ModerationPipeline:
@@ -97,7 +98,8 @@ class ModerationPipeline:
         clear = (ratio < self._lo) | (top >= self._hi)
         # A slur that is quoted or talked about: let the stronger model judge the context.
         mention = np.array([any(h.quoted for h in hs) for hs in hits], dtype=bool)
-        return ~clear | mention
+        routed: np.ndarray = ~clear | mention
+        return routed
 
     def _combine(self, text: str, norm: str, p: np.ndarray,
                  hits: list[rules.RuleHit]) -> Scores:

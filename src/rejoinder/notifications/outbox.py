@@ -115,6 +115,13 @@ class OutboxWorker:
         """Run passes every `poll_s` seconds in a daemon thread (not at all when poll_s <= 0)."""
         if self.poll_s <= 0 or self._thread is not None:
             return
+        try:
+            # Connect once before the thread does: on a new SQLite file the first connection
+            # switches it to WAL, which must not race the first request's connection.
+            with self.db.reader.connect():
+                pass
+        except Exception as exc:  # the database is down: the thread's passes will retry
+            log.warning("outbox: database not reachable at start: %s", type(exc).__name__)
         self._thread = threading.Thread(target=self._run, name="rejoinder-outbox", daemon=True)
         self._thread.start()
 
@@ -130,14 +137,16 @@ class OutboxWorker:
             self._thread = None
 
     def _run(self) -> None:
-        while not self._stop.is_set():
+        while True:
+            self._wake.wait(self.poll_s)  # the first pass too: the app finishes starting first
+            self._wake.clear()
+            if self._stop.is_set():
+                return
             try:
                 self.deliver_due()
             except Exception as exc:  # the database away for a moment: try again next poll
                 log.warning("outbox pass failed: %s", type(exc).__name__)
                 log.debug("outbox pass failed", exc_info=True)
-            self._wake.wait(self.poll_s)
-            self._wake.clear()
 
 
 def make_mailer(services: Services) -> Mailer:

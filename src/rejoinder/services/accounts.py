@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import jwt
 from argon2 import PasswordHasher
@@ -13,7 +14,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from rejoinder.domain.accounts import User
 from rejoinder.domain.comments import CommentStatus, transition
-from rejoinder.domain.errors import Forbidden, InvalidInput, NotFound, Unauthorized
+from rejoinder.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from rejoinder.domain.sites import Site
 from rejoinder.domain.text import clean_email, clean_line
 from rejoinder.services.context import Services, new_token, token_hash
@@ -24,6 +25,9 @@ log = logging.getLogger("rejoinder.accounts")
 
 SESSION_DAYS = 30
 SESSION_PREFIX = "rs"
+LINK_PREFIX = "rl"
+LINK_MINUTES = 15
+LINK_EVERY = timedelta(minutes=1)  # at most one sign-in mail per address and site in this time
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so a wrong email costs as long as a wrong password.
 _DUMMY_HASH = _hasher.hash("not a real password")
@@ -111,6 +115,80 @@ def sso_login(services: Services, site_slug: str, token: str) -> tuple[User, str
             # The publisher's directory is the source of truth for SSO profiles.
             accounts.update_profile(user.id, display_name=name or "Reader", email=email)
             user = accounts.user(user.id) or user
+        return user, _start_session(services, store, user)
+
+
+def _return_url(site: Site, return_url: str) -> str:
+    """The page the sign-in link leads back to: http(s) on one of the site's own origins, so the
+    mail cannot be made to carry a working token to somebody else's page (phishing)."""
+    bad = InvalidInput("return_url must be a page on this site", code="invalid_return_url")
+    if len(return_url) > 2048 or any(c.isspace() or ord(c) < 32 or c == "\\" for c in return_url):
+        raise bad
+    try:
+        parts = urlsplit(return_url)
+        _ = parts.port  # raises on a malformed port
+    except ValueError as exc:
+        raise bad from exc
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
+        raise bad
+    origin = f"{parts.scheme}://{parts.netloc}".lower()
+    if origin not in {o.lower() for o in site.origins}:
+        raise bad
+    return return_url.split("#", 1)[0]
+
+
+def request_magic_link(services: Services, site_slug: str, email: str, return_url: str) -> None:
+    """Email a single-use sign-in link, whether or not the address has an account (the answer is
+    the same either way, so nobody learns who has one). The account is created on first use."""
+    from rejoinder.services.notify import queue_login_link
+
+    clean = clean_email(email)
+    if clean is None:
+        raise InvalidInput("email is required", code="invalid_email")
+    address = clean.lower()
+    with services.uow.write() as store:
+        site = _site(store, site_slug)
+        page = _return_url(site, return_url)
+        accounts = _accounts(store)
+        now = services.now()
+        if accounts.login_link_sent_since(site.id, address, now - LINK_EVERY):
+            log.info("sign-in link not sent site=%s: one went to this address a moment ago",
+                     site.slug)
+            return
+        token = new_token(LINK_PREFIX)
+        hashed = token_hash(token)
+        accounts.add_login_link(site.id, address, hashed, now,
+                                now + timedelta(minutes=LINK_MINUTES))
+        queue_login_link(services, store, site, address, f"{page}#rejoinder-login={token}",
+                         hashed, LINK_MINUTES)
+
+
+def verify_magic_link(services: Services, site_slug: str, token: str) -> tuple[User, str]:
+    """Use a sign-in link (once): sign in its address's account, creating it on first use."""
+    bad = Unauthorized("this sign-in link is unknown, used or expired", code="bad_link")
+    if not token.startswith(LINK_PREFIX + "_") or len(token) > 100:
+        raise bad
+    with services.uow.write() as store:
+        site = _site(store, site_slug)
+        accounts = _accounts(store)
+        now = services.now()
+        address = accounts.use_login_link(site.id, token_hash(token), now)
+        if address is None:
+            raise bad
+        found = accounts.user_by_email(site.id, address)
+        if found is not None:
+            user = found[0]
+        else:
+            name = clean_line(address.partition("@")[0], field="name", max_chars=100) or "Reader"
+            try:
+                user = accounts.create_user(site.id, email=address, display_name=name,
+                                            password_hash=None, sso_id=None, now=now)
+            except Conflict:  # created meanwhile by a concurrent sign-up
+                again = accounts.user_by_email(site.id, address)
+                if again is None:
+                    raise
+                user = again[0]
+            log.info("account created by sign-in link site=%s user=%s", site.slug, user.id)
         return user, _start_session(services, store, user)
 
 

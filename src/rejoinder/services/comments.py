@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from rejoinder.domain.accounts import User
 from rejoinder.domain.comments import (
     Comment,
     CommentStatus,
@@ -25,10 +26,9 @@ from rejoinder.domain.errors import Conflict, Forbidden, InvalidInput, NotFound,
 from rejoinder.domain.sites import ApiToken, Site
 from rejoinder.domain.text import clean_body, clean_email, clean_line, clean_thread_key, clean_url
 from rejoinder.markup import render_comment_html
-from rejoinder.domain.accounts import User
 from rejoinder.services import accounts, notify
 from rejoinder.services.context import Services, token_hash
-from rejoinder.services.moderation import judge, require_moderator, status_for
+from rejoinder.services.moderation import author_context, judge, require_moderator, status_for
 from rejoinder.services.ports import Store
 
 log = logging.getLogger("rejoinder.comments")
@@ -182,9 +182,11 @@ def post_comment(services: Services, cmd: PostCommand, client: Client) -> PostRe
         if client.idempotency_key else None
     )
     body_html = render_comment_html(fields["body"])
-    # Scored before the transaction: a slow model must not hold a database lock.
-    verdict = judge(services, site, fields["body"])
     ip_hash = services.keyed_hash("ip", client.ip)
+    with services.uow.read() as store:
+        context = author_context(services, store, site, ip_hash, user.id if user else None)
+    # Scored before the transaction: a slow model must not hold a database lock.
+    verdict = judge(services, site, fields["body"], context)
     edit_token = secrets.token_urlsafe(24)
     now = services.now()
     with services.uow.write() as store:

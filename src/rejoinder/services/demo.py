@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from rejoinder.domain.errors import Conflict
+from rejoinder.domain.errors import Conflict, DomainError
 from rejoinder.services.comments import Client, PostCommand, post_comment
 from rejoinder.services.context import Services
 from rejoinder.services.sites import create_site, list_sites
@@ -46,13 +46,20 @@ def ensure_demo(services: Services) -> bool:
     except Conflict:
         return False  # another server process, starting at the same time, made it first
     ids: list[int] = []
-    client = Client(ip="127.0.0.1")
-    for author, body, parent in DEMO_COMMENTS:
-        result = post_comment(services, PostCommand(
-            site="demo", thread=DEMO_THREAD, body=body, author_name=author,
-            parent_id=ids[parent] if parent is not None else None,
-            thread_title=DEMO_TITLE, thread_url=f"{origin}/demo",
-        ), client)
+    for n, (author, body, parent) in enumerate(DEMO_COMMENTS):
+        # Each demo reader posts from their own (documentation-range) address, as real readers
+        # would; from one address, the site's flood rule would hold the later ones.
+        client = Client(ip=f"192.0.2.{n + 1}")
+        try:
+            result = post_comment(services, PostCommand(
+                site="demo", thread=DEMO_THREAD, body=body, author_name=author,
+                parent_id=ids[parent] if parent is not None else None,
+                thread_title=DEMO_TITLE, thread_url=f"{origin}/demo",
+            ), client)
+        except DomainError as exc:  # e.g. a reply whose parent the model held: never fail start
+            log.warning("demo comment %d not created: %s", n, exc.code)
+            ids.append(-1)
+            continue
         ids.append(result.comment.id)
     log.info("created the demo site with %d comments", len(ids))
     return True

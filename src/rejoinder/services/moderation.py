@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import time
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -16,14 +15,14 @@ from rejoinder.domain.errors import Forbidden, InvalidInput, NotFound
 from rejoinder.domain.moderation import (
     Action,
     Decision,
-    Evidence,
-    Label,
     Scores,
     fail_closed,
 )
 from rejoinder.domain.sites import ApiToken, Site
+from rejoinder.moderation.rules import CommentContext, SiteRules, apply_site_rules
 from rejoinder.services import notify
 from rejoinder.services.context import Services
+from rejoinder.services.ports import Store
 
 log = logging.getLogger("rejoinder.moderation")
 
@@ -44,8 +43,31 @@ class Verdict:
     record: dict[str, Any]
 
 
-def judge(services: Services, site: Site, text: str) -> Verdict:
-    """Score `text` within the time budget and apply the site's policy; fails closed to HOLD."""
+def author_context(
+    services: Services, store: Store, site: Site, ip_hash: str, author_id: int | None
+) -> CommentContext:
+    """What the site rules need to know about the author: newcomer? recent comments?"""
+    recent = store.recent_by_author(site.id, ip_hash, author_id)
+    return CommentContext(
+        is_new_author=not store.has_published(site.id, ip_hash, author_id),
+        recent_texts=tuple(text for text, _ in recent[:10]),
+        recent_timestamps=tuple(at.timestamp() for _, at in recent),
+        now=services.now().timestamp(),
+    )
+
+
+def site_rules(site: Site) -> SiteRules:
+    raw = dict(site.raw_settings)
+    raw["block"] = list(site.settings.blocklist)
+    raw["allow"] = list(site.settings.allowlist)
+    return SiteRules.from_settings(raw)
+
+
+def judge(
+    services: Services, site: Site, text: str, context: CommentContext | None = None
+) -> Verdict:
+    """Score `text` within the time budget, fold in the site's rules (block list, links from
+    newcomers, duplicates, floods) and apply its policy; fails closed to HOLD."""
     classifier = services.classifier
     started = time.perf_counter()
     scores: Scores | None = None
@@ -58,7 +80,7 @@ def judge(services: Services, site: Site, text: str) -> Verdict:
         log.warning("moderation backend %s failed: %s", classifier.name, type(exc).__name__)
         decision = fail_closed(type(exc).__name__)
     else:
-        scores = _apply_site_lists(site, text, scores)
+        scores = apply_site_rules(scores, text, site_rules(site), context)
         decision = site.settings.policy().decide(scores)
     elapsed = time.perf_counter() - started
     SCORING_SECONDS.observe(elapsed)
@@ -79,27 +101,6 @@ def judge(services: Services, site: Site, text: str) -> Verdict:
         "ms": round(elapsed * 1000, 2),
     }
     return Verdict(decision, record)
-
-
-def _apply_site_lists(site: Site, text: str, scores: Scores) -> Scores:
-    """A site's block list holds any comment containing a listed word or phrase."""
-    if not site.settings.blocklist:
-        return scores
-    lowered = text.casefold()
-    hits = []
-    for term in site.settings.blocklist:
-        t = term.casefold().strip()
-        if not t:
-            continue
-        for m in re.finditer(rf"(?<!\w){re.escape(t)}(?!\w)", lowered):
-            hits.append(Evidence(Label.SPAM, text[m.start():m.end()], m.start(), m.end(),
-                                 "site blocklist"))
-    if not hits:
-        return scores
-    values = dict(scores.values)
-    # The block list is the publisher's own rule: enough to hold, never to reject.
-    values[Label.SPAM] = max(values.get(Label.SPAM, 0.0), site.settings.policy().hold[Label.SPAM])
-    return Scores(values, scores.evidence + tuple(hits))
 
 
 def status_for(decision: Decision) -> CommentStatus:

@@ -202,6 +202,19 @@ def _webhook(
     repo.enqueue(OutboxKind.WEBHOOK, {"site_id": site.id, "event": body}, dedupe_key, now)
 
 
+def queue_login_link(
+    services: Services, store: Store, site: Site, email: str, link: str, link_hash: str,
+    minutes: int,
+) -> None:
+    """The sign-in link mail (magic link), in the caller's transaction. No unsubscribe link:
+    it is sent only on the reader's own request, and one per address and minute at most."""
+    payload = _mail(
+        to=email, template="login", site=site, subject=f"Sign in to the comments on {site.name}",
+        unsubscribe_url=None, vars={"login_url": link, "minutes": minutes},
+    )
+    _repo(store).enqueue(OutboxKind.EMAIL, payload, f"login:{link_hash[:48]}", services.now())
+
+
 def _mail(
     *, to: str, template: str, site: Site, subject: str, unsubscribe_url: str | None,
     vars: dict[str, Any],

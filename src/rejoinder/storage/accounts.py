@@ -10,12 +10,13 @@ from sqlalchemy.exc import IntegrityError
 
 from rejoinder.domain.accounts import AccountRole, User
 from rejoinder.domain.errors import Conflict
-from rejoinder.storage.tables import CommentRow, SessionRow, UserRow, VoteRow
+from rejoinder.storage.tables import CommentRow, LoginLinkRow, SessionRow, UserRow, VoteRow
 
 users = cast(Table, UserRow.__table__)
 sessions = cast(Table, SessionRow.__table__)
 comments = cast(Table, CommentRow.__table__)
 votes = cast(Table, VoteRow.__table__)
+login_links = cast(Table, LoginLinkRow.__table__)
 
 
 def _user(row: Any) -> User:
@@ -77,6 +78,37 @@ class AccountStore:
 
     def end_session(self, token_hash: str) -> None:
         self.conn.execute(delete(sessions).where(sessions.c.token_hash == token_hash))
+
+    # -- sign-in links (magic links) ---------------------------------------------------------
+    def add_login_link(self, site_id: int, email: str, token_hash: str, now: datetime,
+                       expires: datetime) -> None:
+        self.conn.execute(insert(login_links).values(
+            site_id=site_id, email=email, token_hash=token_hash, created_at=now,
+            expires_at=expires, used_at=None))
+
+    def login_link_sent_since(self, site_id: int, email: str, since: datetime) -> bool:
+        """Whether a link went to this address on this site after `since` (per-address limit)."""
+        row = self.conn.execute(
+            select(login_links.c.id).where(login_links.c.site_id == site_id,
+                                           login_links.c.email == email,
+                                           login_links.c.created_at > since).limit(1)
+        ).first()
+        return row is not None
+
+    def use_login_link(self, site_id: int, token_hash: str, now: datetime) -> str | None:
+        """Consume a valid (unused, unexpired) link and return its email; None if there is none.
+
+        The conditional UPDATE makes the use single even when two requests race."""
+        row = self.conn.execute(
+            select(login_links.c.id, login_links.c.email).where(
+                login_links.c.site_id == site_id, login_links.c.token_hash == token_hash,
+                login_links.c.used_at.is_(None), login_links.c.expires_at > now)
+        ).first()
+        if row is None:
+            return None
+        done = self.conn.execute(update(login_links).where(
+            login_links.c.id == row.id, login_links.c.used_at.is_(None)).values(used_at=now))
+        return str(row.email) if done.rowcount == 1 else None
 
     def user_comments(self, user_id: int) -> list[dict[str, Any]]:
         rows = self.conn.execute(select(comments).where(comments.c.author_id == user_id)

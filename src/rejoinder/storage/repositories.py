@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Row, Table, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Row, Table, and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from rejoinder.domain.comments import Comment, CommentNode, CommentStatus, SortOrder
@@ -481,6 +481,16 @@ class SqlStore:
             return None
         # The moderator pages record the kind as the reason's prefix (services/moderator.py).
         return "shadow" if (row.reason or "").startswith("shadow") else "ban"
+
+    def recent_by_author(
+        self, site_id: int, ip_hash: str | None, author_id: int | None, limit: int = 20
+    ) -> list[tuple[str, datetime]]:
+        """The author's latest comments on the site (text, time), for flood and duplicate checks."""
+        who = comments.c.author_id == author_id if author_id else comments.c.ip_hash == ip_hash
+        q = (select(comments.c.body_md, comments.c.created_at)
+             .where(comments.c.site_id == site_id, who)
+             .order_by(comments.c.id.desc()).limit(limit))
+        return [(r.body_md, r.created_at) for r in self.conn.execute(q)]
 
     def has_published(self, site_id: int, ip_hash: str | None, author_id: int | None) -> bool:
         """Whether this author (account, else address) has a published comment on the site."""

@@ -221,6 +221,22 @@ class SessionRow(Base):
     expires_at: Mapped[datetime]
 
 
+class LoginLinkRow(Base):
+    """An emailed sign-in link (magic link): single use, short-lived, the token stored hashed."""
+
+    __tablename__ = "login_links"
+    __table_args__ = (Index("ix_login_links_site_email", "site_id", "email"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(254))  # lower case
+    # SHA-256 of the random token in the link's fragment.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
 class SubscriptionRow(Base):
     """A reader's request for mail about a thread or about replies to one comment (issue 4)."""
 

@@ -92,4 +92,7 @@ export default {
   deleteAccountConfirm: 'Konto löschen? Ihre Kommentare werden als gelöscht angezeigt. Das lässt sich nicht rückgängig machen.',
   deleteAccountYes: 'Ja, Konto löschen',
   accountDeleted: 'Ihr Konto wurde gelöscht.',
+  mailLink: 'Anmeldelink per E-Mail',
+  linkSent: 'Sehen Sie in Ihr Postfach: Wir haben Ihnen einen Anmeldelink geschickt.',
+  linkBad: 'Dieser Anmeldelink ist abgelaufen oder wurde schon benutzt.',
 };

@@ -92,4 +92,7 @@ export default {
   deleteAccountConfirm: 'Delete your account? Your comments will show as deleted. This cannot be undone.',
   deleteAccountYes: 'Yes, delete my account',
   accountDeleted: 'Your account was deleted.',
+  mailLink: 'Email me a sign-in link',
+  linkSent: 'Check your email: we sent you a sign-in link.',
+  linkBad: 'This sign-in link has expired or was used already.',
 };

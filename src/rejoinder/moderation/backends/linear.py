@@ -51,7 +51,8 @@ class LinearModel:
         return out
 
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
-        return 1.0 / (1.0 + np.exp(-(logits * self._a + self._b)))
+        out: np.ndarray = 1.0 / (1.0 + np.exp(-(logits * self._a + self._b)))
+        return out
 
     def top_words(self, norm: str, label: Label, k: int = 3) -> list[str]:
         """The words of `norm` whose own features push `label` up the most (for moderators)."""

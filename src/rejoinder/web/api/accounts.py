@@ -8,7 +8,15 @@ from starlette.responses import Response
 
 from rejoinder.services import accounts
 from rejoinder.web.api.routes import ClientDep, LimiterDep, ServicesDep, router
-from rejoinder.web.api.schemas import LoginIn, RegisterIn, SessionOut, SsoIn, UserOut
+from rejoinder.web.api.schemas import (
+    LoginIn,
+    MagicLinkIn,
+    MagicLinkVerifyIn,
+    RegisterIn,
+    SessionOut,
+    SsoIn,
+    UserOut,
+)
 
 
 def _session(user: Any, token: str) -> dict[str, Any]:
@@ -38,6 +46,24 @@ def sso(body: SsoIn, services: ServicesDep, client: ClientDep,
         limiter: LimiterDep) -> dict[str, Any]:
     limiter.check("auth", client.ip)
     user, token = accounts.sso_login(services, body.site, body.token)
+    return _session(user, token)
+
+
+@router.post("/auth/magic-link", status_code=202,
+             summary="Email a single-use sign-in link (202 whether or not an account exists)")
+def magic_link(body: MagicLinkIn, services: ServicesDep, client: ClientDep,
+               limiter: LimiterDep) -> Response:
+    limiter.check("auth", client.ip)
+    accounts.request_magic_link(services, body.site, body.email, body.return_url)
+    return Response(status_code=202)
+
+
+@router.post("/auth/magic-link/verify", response_model=SessionOut,
+             summary="Sign in with the token of an emailed link (creates the account if new)")
+def magic_link_verify(body: MagicLinkVerifyIn, services: ServicesDep, client: ClientDep,
+                      limiter: LimiterDep) -> dict[str, Any]:
+    limiter.check("auth", client.ip)
+    user, token = accounts.verify_magic_link(services, body.site, body.token)
     return _session(user, token)
 
 

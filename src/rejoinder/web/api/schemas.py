@@ -6,7 +6,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
 
-
 SLUG = r"^[a-z0-9][a-z0-9-]{0,62}$"
 
 
@@ -164,6 +163,17 @@ class LoginIn(_In):
 class SsoIn(_In):
     site: StrictStr = Field(pattern=SLUG, max_length=63)
     token: StrictStr = Field(max_length=8000)
+
+
+class MagicLinkIn(_In):
+    site: StrictStr = Field(pattern=SLUG, max_length=63)
+    email: StrictStr = Field(max_length=254)
+    return_url: StrictStr = Field(max_length=2048)
+
+
+class MagicLinkVerifyIn(_In):
+    site: StrictStr = Field(pattern=SLUG, max_length=63)
+    token: StrictStr = Field(max_length=100)
 
 
 class UserOut(BaseModel):
