@@ -6,11 +6,11 @@ from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.conftest import make_site
+from tests.factories import post
 
 from rejoinder.domain.sites import Role
 from rejoinder.services.sites import create_token
-from tests.conftest import make_site
-from tests.factories import post
 
 CALLERS = ("anonymous", "guest_with_token", "guest_wrong_token", "reader", "moderator_elsewhere",
            "moderator", "admin")
