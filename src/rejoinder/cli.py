@@ -186,6 +186,44 @@ def token_create(
     typer.echo(token)
 
 
+@app.command("backup")
+def backup_cmd(
+    target: Annotated[Path, typer.Argument(help="File to write the backup to.")],
+    config: ConfigOpt = None,
+) -> None:
+    """Back up the whole database while the server runs (SQLite backup API, or pg_dump)."""
+    from rejoinder.storage.backup import BackupError, backup
+
+    settings = _settings(config)
+    try:
+        backup(settings.resolved_database_url, target)
+    except (BackupError, OSError) as exc:
+        err.print(f"[red]backup failed:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    err.print(f"backup written to {target}")
+
+
+@app.command("restore")
+def restore_cmd(
+    source: Annotated[Path, typer.Argument(help="A file made by `rejoinder backup`.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Replace the current database.")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Replace the database with a backup (stop the servers first)."""
+    from rejoinder.storage.backup import BackupError, restore
+
+    if not yes:
+        err.print("this replaces every comment in the database: add --yes to go ahead")
+        raise typer.Exit(2)
+    settings = _settings(config)
+    try:
+        restore(settings.resolved_database_url, source)
+    except (BackupError, OSError) as exc:
+        err.print(f"[red]restore failed:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    err.print(f"restored from {source}")
+
+
 @app.command("export")
 def export_cmd(
     site: Annotated[str, typer.Option(help="The site to export.")],
