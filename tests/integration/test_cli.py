@@ -92,3 +92,25 @@ def test_toml_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert "REJOINDER_CONFIG_FILE" not in os.environ  # no side effect on later settings
     assert s.rate_limits is False and s.edit_window_s == 120
     assert s.public_url == "https://comments.example.org"
+
+
+def test_classify_uses_the_sites_policy(env: dict[str, str]) -> None:
+    assert run("site", "create", "strict", "--origin", "https://strict.example.org")[0] == 0
+    assert run("site", "set", "strict", 'blocklist=["ferry tickets"]',
+               'moderation={"reject": {"abuse": 0.95}}')[0] == 0
+    lines = ('{"id": 1, "text": "Cheap ferry tickets here"}\n'
+             '{"id": "b", "text": "The council met on Tuesday."}\n'
+             "not json\n")
+    result = CliRunner().invoke(app, ["moderate", "classify", "--site", "strict",
+                                      "--backend", "keywords"], input=lines)
+    assert result.exit_code == 0, result.stderr
+    verdicts = [orjson.loads(line) for line in result.stdout.splitlines()]
+    assert [v["id"] for v in verdicts] == [1, "b"]
+    assert verdicts[0]["action"] == "reject"  # block list (0.99) over the site's reject bar
+    assert verdicts[1]["action"] == "publish"
+    assert "line 3 skipped" in result.stderr
+    default = CliRunner().invoke(app, ["moderate", "classify", "--backend", "keywords"],
+                                 input=lines)
+    assert orjson.loads(default.stdout.splitlines()[0])["action"] == "publish"
+    missing = CliRunner().invoke(app, ["moderate", "classify", "--site", "nosuch"], input="")
+    assert missing.exit_code == 1

@@ -21,6 +21,7 @@ import orjson
 import typer
 
 from rejoinder.domain.moderation import ModerationPolicy, fail_closed
+from rejoinder.moderation.rules import SiteRules, apply_site_rules
 from rejoinder.services.ports import Classifier
 
 app = typer.Typer(help="Moderation: classify comments and evaluate the models.",
@@ -60,7 +61,8 @@ def _batches(stream: IO[str], size: int, err: IO[str]) -> Iterator[list[tuple[st
 
 def classify_stream(classifier: Classifier, policy: ModerationPolicy, stream: IO[str],
                     out: IO[bytes], err: IO[str], batch_size: int = 256,
-                    progress: object | None = None) -> tuple[int, int]:
+                    progress: object | None = None,
+                    rules: SiteRules | None = None) -> tuple[int, int]:
     """Score JSON lines from `stream` into `out`. Returns (written, failed batches' lines)."""
     written = failed = 0
     for batch in _batches(stream, batch_size, err):
@@ -69,7 +71,9 @@ def classify_stream(classifier: Classifier, policy: ModerationPolicy, stream: IO
             if len(scores) != len(batch):
                 raise RuntimeError(f"classifier returned {len(scores)} scores for {len(batch)}")
             rows = []
-            for (cid, _), s in zip(batch, scores, strict=True):
+            for (cid, text), s in zip(batch, scores, strict=True):
+                if rules is not None:  # the site's block list, as at posting time
+                    s = apply_site_rules(s, text, rules)
                 d = policy.decide(s)
                 rows.append({"id": cid, "action": d.action.value, "scores": s.as_dict(),
                              "reasons": list(d.reasons)})
@@ -111,22 +115,43 @@ class _Progress:
 
 @app.command()
 def classify(
-    site: str = typer.Option(None, "--site", help="Site whose policy applies (default policy "
-                             "until sites are wired)."),
+    site: str = typer.Option(None, "--site", help="Site whose thresholds and block list apply "
+                             "(read from the database in REJOINDER_DATABASE_URL); default "
+                             "policy without it."),
     backend: str = typer.Option(None, "--backend", help="Classifier backend (default: "
                                 "$REJOINDER_MODERATION_BACKEND or 'default')."),
     batch_size: int = typer.Option(256, "--batch-size", min=1, max=10_000),
 ) -> None:
     """Read {"id","text"} JSON lines on stdin; write one verdict JSON line per comment."""
-    del site  # site policies live in the database; the lead wires the lookup
+    policy, rules = _site_policy(site) if site else (ModerationPolicy(), None)
     classifier = _load(_backend_name(backend))
-    policy = ModerationPolicy()
     out = sys.stdout.buffer
     if sys.stderr.isatty():
         with _Progress() as progress:
-            classify_stream(classifier, policy, sys.stdin, out, sys.stderr, batch_size, progress)
+            classify_stream(classifier, policy, sys.stdin, out, sys.stderr, batch_size, progress,
+                            rules)
     else:
-        classify_stream(classifier, policy, sys.stdin, out, sys.stderr, batch_size)
+        classify_stream(classifier, policy, sys.stdin, out, sys.stderr, batch_size, None, rules)
+
+
+def _site_policy(slug: str) -> tuple[ModerationPolicy, SiteRules]:
+    """The site's policy and rules, exactly as the server applies them to posted comments."""
+    from rejoinder.config import load_settings
+    from rejoinder.services.moderation import site_rules
+    from rejoinder.storage.engine import Database
+    from rejoinder.storage.uow import SqlUnitOfWork
+
+    settings = load_settings()
+    db = Database(settings.resolved_database_url, pool_size=1)
+    try:
+        with SqlUnitOfWork(db).read() as store:
+            found = store.site_by_slug(slug)
+    finally:
+        db.dispose()
+    if found is None:
+        sys.stderr.write(f"rejoinder moderate classify: no site {slug!r}\n")
+        raise typer.Exit(1)
+    return found.settings.policy(), site_rules(found)
 
 
 @app.command("eval")

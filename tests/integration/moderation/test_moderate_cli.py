@@ -15,7 +15,7 @@ def test_classify_subprocess() -> None:
     ]
     stdin = "\n".join(json.dumps(x) for x in lines[:2]) + "\n{broken\n" + json.dumps(lines[2])
     proc = subprocess.run(
-        [sys.executable, "-m", "rejoinder.moderation.cli", "classify", "--site", "demo"],
+        [sys.executable, "-m", "rejoinder.moderation.cli", "classify"],
         input=stdin, capture_output=True, text=True, timeout=120, check=True,
     )
     out = [json.loads(line) for line in proc.stdout.splitlines()]
