@@ -1,0 +1,1 @@
+"""Security tests and their data (XSS payloads, issue 6)."""
