@@ -26,6 +26,7 @@ from rejoinder.storage.engine import Database
 from rejoinder.storage.uow import SqlUnitOfWork
 from rejoinder.web import errors, moderation, pages
 from rejoinder.web import notifications as notification_pages
+from rejoinder.web import perspective as perspective_api
 from rejoinder.web.api import accounts as _accounts_routes  # noqa: F401  # registers routes
 from rejoinder.web.api.routes import router as api_router
 from rejoinder.web.fastpath import CachedReads
@@ -85,6 +86,7 @@ def create_app(settings: Settings, *, classifier: Classifier | None = None) -> F
         outbox = app.state.outbox = start_outbox_worker(services, db)  # mail, webhooks after commit
         yield
         outbox.stop()
+        app.state.perspective.close()
         close = getattr(services.events, "close", None)
         if close:
             close()
@@ -119,6 +121,8 @@ def create_app(settings: Settings, *, classifier: Classifier | None = None) -> F
     app.include_router(pages.router)
     app.include_router(notification_pages.router)  # issue 4: confirm and unsubscribe pages
     app.include_router(moderation.router)  # issue 4: moderator pages and /static
+    # issue 9: Perspective-compatible /v1alpha1/comments:analyze for Coral and Comentario
+    perspective_api.install(app, settings, db, services.classifier, lambda: services.now())
     app.add_middleware(CachedReads, services=services, limiter=app.state.limiter)
     app.add_middleware(SiteCors, origins=origins)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
@@ -128,4 +132,6 @@ def create_app(settings: Settings, *, classifier: Classifier | None = None) -> F
 
 def app_from_env() -> FastAPI:
     """Factory for `uvicorn --factory` (used by `rejoinder serve --workers N`)."""
+    if os.environ.get("REJOINDER_MODERATION_ONLY") == "1":  # serve --moderation-only
+        return perspective_api.create_moderation_app(load_settings())
     return create_app(load_settings())

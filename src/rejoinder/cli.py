@@ -54,6 +54,8 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(help="Server processes (use Redis beyond 1).")] = 1,
     config: ConfigOpt = None,
+    moderation_only: Annotated[bool, typer.Option(
+        "--moderation-only", help="Serve only the Perspective-compatible moderation API.")] = False,
 ) -> None:
     """Run the server (API, embed script, demo page at /demo)."""
     import uvicorn
@@ -72,8 +74,14 @@ def serve(
                   "thread page caching is off and live events reach only one worker's readers")
     common: dict[str, Any] = {"host": host, "port": port, "log_level": settings.log_level, "access_log": False,
               "proxy_headers": False, "timeout_graceful_shutdown": 5}
+    if moderation_only:  # issue 9: /v1alpha1/comments:analyze, /healthz, /metrics only
+        os.environ["REJOINDER_MODERATION_ONLY"] = "1"
     if workers > 1:
         uvicorn.run("rejoinder.app:app_from_env", factory=True, workers=workers, **common)
+    elif moderation_only:
+        from rejoinder.web.perspective import create_moderation_app
+
+        uvicorn.run(create_moderation_app(settings), **common)
     else:
         from rejoinder.app import create_app
 
@@ -273,6 +281,16 @@ def _mount_outbox() -> None:
 
 
 _mount_outbox()
+
+
+def _mount_perspective() -> None:
+    from rejoinder.perspective.cli import app as perspective_app
+
+    app.add_typer(perspective_app, name="perspective",
+                  help="Perspective-compatible API (issue 9): keys and moderator feedback.")
+
+
+_mount_perspective()
 
 
 def main() -> None:

@@ -91,6 +91,11 @@ class Settings(BaseSettings):
         "default",
         description="Classifier backend: `default` (the shipped models), `keywords` or `null`.",
     )
+    perspective_backend: str = Field(
+        "",
+        description="Classifier for the Perspective-compatible API (`fast` for high volume); "
+        "empty: the same as `REJOINDER_MODERATION_BACKEND`.",
+    )
     moderation_timeout_s: float = Field(
         2.0, description="Time budget for scoring one comment; past it the comment is held."
     )

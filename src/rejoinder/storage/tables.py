@@ -281,3 +281,36 @@ class OutboxRow(Base):
     sent_at: Mapped[datetime | None]
     failed_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(String(500))
+
+
+class PerspectiveKeyRow(Base):
+    """An API key of the Perspective-compatible service (issue 9): hashed, with its quotas."""
+
+    __tablename__ = "perspective_keys"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    qps: Mapped[int] = mapped_column(Integer)  # requests per second; past it 429
+    daily_quota: Mapped[int] = mapped_column(Integer)  # requests per UTC day; 0 = unlimited
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class PerspectiveFeedbackRow(Base):
+    """A moderator's verdict sent back by a client (`comments:suggestscore`), for retraining."""
+
+    __tablename__ = "perspective_feedback"
+    __table_args__ = (UniqueConstraint("key_id", "client_token"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    key_id: Mapped[int] = mapped_column(ForeignKey("perspective_keys.id", ondelete="CASCADE"))
+    # Coral sends `comment:<id>`; feedback without a token gets a generated one.
+    client_token: Mapped[str] = mapped_column(String(200))
+    community_id: Mapped[str | None] = mapped_column(String(500))
+    text: Mapped[str] = mapped_column(Text)
+    toxic: Mapped[int | None] = mapped_column(SmallInteger)  # 1 rejected, 0 approved
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON)  # as sent: name -> value
+    languages: Mapped[list[Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
