@@ -7,7 +7,7 @@ PORT ?= 8000
 export REJOINDER_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export REJOINDER_TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: help run install install-test chromium widget test test-fast lint fuzz bench clean
+.PHONY: help run install install-test chromium widget test test-fast lint fuzz faults soak bench bench-scale clean
 
 help: ## List the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -45,13 +45,28 @@ test: install-test lint ## Install test needs and run every test (what CI runs)
 test-fast: ## Unit tests and SQLite integration tests only
 	$(BIN)/pytest -m "not postgres and not redis and not browser and not slow and not e2e" -q
 
-fuzz: install-test ## Long schemathesis run against the OpenAPI document (both databases)
-	SCHEMATHESIS_MAX_EXAMPLES=$${SCHEMATHESIS_MAX_EXAMPLES:-500} $(BIN)/pytest tests/fuzz -q
+fuzz: install-test ## Long fuzz runs: schemathesis on the API (both databases), atheris on markup
+	SCHEMATHESIS_MAX_EXAMPLES=$${SCHEMATHESIS_MAX_EXAMPLES:-500} \
+	  FUZZ_MARKUP_SECONDS=$${FUZZ_MARKUP_SECONDS:-600} $(BIN)/pytest tests/fuzz -q -s
+
+faults: install-test ## Fault injection: kill -9, PostgreSQL outage and real restart, Redis and SMTP down
+	$(BIN)/pytest -m "" -q -s tests/integration/test_crash_durability.py \
+	  tests/integration/test_pg_outage.py tests/integration/test_redis_scaleout.py \
+	  tests/integration/test_notifications.py
+
+soak: install-test ## Steady mixed load for SOAK_MINUTES (20): no errors, flat memory (bench/soak.py)
+	$(BIN)/python bench/soak.py
 
 bench: install-test ## Benchmarks: print a table (see bench/)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/moderation_bench.py
+	flock /tmp/rejoinder-bench.lock $(BIN)/python bench/perspective_bench.py
 	$(BIN)/python bench/import_bench.py --comments $${IMPORT_COMMENTS:-1000000}
+	@if [ -n "$$BENCH_SCALE" ]; then $(MAKE) --no-print-directory bench-scale; \
+	  else echo "bench-scale skipped (~15 min, ~8 GB of disk while it runs): BENCH_SCALE=1 make bench"; fi
+
+bench-scale: install ## Thread reads at 10 thousand and 10 million comments (PostgreSQL; bench/scale_bench.py)
+	$(BIN)/python bench/scale_bench.py --large $${SCALE_COMMENTS:-10000000}
 
 clean: ## Remove the virtualenv and local data
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -49,7 +49,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 def _pg_schema() -> Iterator[str]:
     schema = f"t_{uuid.uuid4().hex[:12]}"
     base = PG_URL.replace("postgresql://", "postgresql+psycopg://", 1)
-    admin = create_engine(base)
+    admin = create_engine(base, pool_pre_ping=True)  # survives make faults' PG restart
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     sep = "&" if "?" in base else "?"

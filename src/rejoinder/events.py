@@ -101,17 +101,28 @@ class RedisEventBus(LocalEventBus):
             super().publish(site, thread, event, data)
 
     def _listen(self) -> None:
+        deaf = False
         while not self._stop.is_set():
             try:
                 pubsub = self._redis.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
                 pubsub.subscribe(CHANNEL)
+                if deaf:
+                    # Pages cached between the last retry and this subscription may have missed
+                    # another process's writes: drop them once more, now that we hear again.
+                    self._invalidate("*", "*")
+                    log.warning("redis subscription restored; shared events resumed")
+                    deaf = False
                 while not self._stop.is_set():
                     msg = pubsub.get_message(timeout=1.0)
                     if msg and msg.get("type") == "message":
                         self._on_message(msg["data"])
             except Exception as exc:
-                log.warning("redis subscription lost (%s); retrying", type(exc).__name__)
-                # Pages cached while we were deaf may be stale: drop them all on reconnect.
+                if not deaf:
+                    log.warning("redis subscription lost (%s); retrying every second",
+                                type(exc).__name__)
+                deaf = True
+                # While deaf we miss other processes' writes: drop cached pages at every retry,
+                # so a page is never more than about a second stale (single-process behaviour).
                 self._invalidate("*", "*")
                 self._stop.wait(1.0)
 
