@@ -51,7 +51,8 @@ fuzz: install-test ## Long fuzz runs: schemathesis on the API (both databases), 
 
 faults: install-test ## Fault injection: kill -9, PostgreSQL outage and real restart, Redis and SMTP down
 	$(BIN)/pytest -m "" -q -s tests/integration/test_crash_durability.py \
-	  tests/integration/test_pg_outage.py tests/integration/test_redis_scaleout.py \
+	  tests/integration/test_pg_outage.py tests/integration/test_redis_outage.py \
+	  tests/integration/test_redis_scaleout.py \
 	  tests/integration/test_notifications.py
 
 soak: install-test ## Steady mixed load for SOAK_MINUTES (20): no errors, flat memory (bench/soak.py)
