@@ -61,5 +61,15 @@ _CLEANER = nh3.Cleaner(
 
 
 def sanitize_html(html: str) -> str:
-    """Sanitise HTML from any source (our renderer, or an importer) with the comment allow-list."""
-    return _CLEANER.clean(html).strip()
+    """Sanitise HTML from any source (our renderer, or an importer) with the comment allow-list.
+
+    Idempotent: sanitising the output again changes nothing (what we store is what we checked, and
+    an export/import round trip is lossless). The HTML parser drops a byte-order mark at the start
+    of its input, so one left at the start of the output (after a dropped NUL, say) is dropped here.
+    """
+    out = _CLEANER.clean(html)
+    while True:  # whitespace and BOMs can alternate at the start: strip until nothing changes
+        trimmed = out.strip().lstrip("\ufeff")
+        if trimmed == out:
+            return out
+        out = trimmed

@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from tests.conftest import IN_CI, REPO
@@ -40,7 +41,7 @@ def test_the_oracle_accepts_what_we_render() -> None:
     check(text, sanitize_html('<p>fine <a href="/relative">link</a></p>'))
 
 
-def test_atheris_finds_nothing() -> None:
+def test_atheris_finds_nothing(tmp_path: Path) -> None:
     if importlib.util.find_spec("atheris") is None:
         if IN_CI:
             pytest.fail("atheris is in the [test] extra; under CI it must be installed")
@@ -48,9 +49,11 @@ def test_atheris_finds_nothing() -> None:
     seconds = os.environ.get("FUZZ_MARKUP_SECONDS")
     limit = f"-max_total_time={seconds}" if seconds else "-runs=20000"
     done = subprocess.run([sys.executable, str(REPO / "tests/fuzz/fuzz_markup.py"), limit,
-                           "-max_len=4096", "-print_final_stats=1"],
+                           "-max_len=4096", "-print_final_stats=1",
+                           f"-artifact_prefix={tmp_path}/"],
                           capture_output=True, text=True, timeout=(int(seconds or 0) + 600))
-    tail = done.stderr[-3000:]
+    at = max(done.stderr.find("Uncaught Python exception"), done.stderr.find("Traceback"))
+    tail = done.stderr[at:at + 3000] if at >= 0 else done.stderr[-3000:]
     assert done.returncode == 0, tail
     runs = re.search(r"Done (\d+) runs in (\d+) second", done.stderr)
     assert runs, tail

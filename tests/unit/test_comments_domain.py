@@ -118,3 +118,18 @@ def test_clean_line_and_email() -> None:
     for bad in ("r@", "@example.org", "r example@x.org", "nodomain@x"):
         with pytest.raises(InvalidInput):
             clean_email(bad)
+
+
+def test_revert_undoes_only_steps_that_happened() -> None:
+    from rejoinder.domain.comments import revert
+    from rejoinder.domain.errors import InvalidTransition
+
+    # A rejection of a held comment is undone back to the queue, which no decision could do.
+    assert revert(CommentStatus.REJECTED, CommentStatus.PENDING) is CommentStatus.PENDING
+    assert revert(CommentStatus.PUBLISHED, CommentStatus.PENDING) is CommentStatus.PENDING
+    assert revert(CommentStatus.REJECTED, CommentStatus.PUBLISHED) is CommentStatus.PUBLISHED
+    for current, previous in ((CommentStatus.DELETED, CommentStatus.PUBLISHED),
+                              (CommentStatus.DELETED, CommentStatus.PENDING),
+                              (CommentStatus.PENDING, CommentStatus.REJECTED)):
+        with pytest.raises(InvalidTransition):
+            revert(current, previous)

@@ -87,3 +87,10 @@ def test_sanitize_imported_html() -> None:
     html = sanitize_html('<p onclick="x()">Hi <a href="http://a.org" target=_blank>a</a>'
                          "<script>bad()</script></p>")
     assert html == '<p>Hi <a href="http://a.org" rel="nofollow ugc noopener">a</a></p>'
+
+
+def test_sanitising_is_idempotent_at_the_edges() -> None:
+    # Found by atheris (tests/fuzz): a NUL then a BOM at the start made a second pass drop the BOM.
+    for raw in ("\x00\ufeff\ufefe x", "\ufeff \ufeff <b>x</b>", " \ufeff\n<p>x</p> "):
+        once = sanitize_html(raw)
+        assert sanitize_html(once) == once

@@ -43,6 +43,18 @@ def transition(current: CommentStatus, target: CommentStatus) -> CommentStatus:
     return target
 
 
+def revert(current: CommentStatus, previous: CommentStatus) -> CommentStatus:
+    """Return `previous` if undoing the step `previous -> current` is allowed, else raise.
+
+    An undo returns a comment to a state it was in, so it may take a step no decision could
+    (rejected -> pending: back to the queue). It never resurrects a deleted comment, and it only
+    reverses steps that `transition` allows, so it cannot invent a history.
+    """
+    if current is CommentStatus.DELETED or current not in _ALLOWED[previous]:
+        raise InvalidTransition(f"cannot undo {previous.value} -> {current.value}")
+    return previous
+
+
 class SortOrder(StrEnum):
     OLDEST = "oldest"
     NEWEST = "newest"

@@ -18,8 +18,7 @@ from rejoinder.domain.errors import Conflict, Forbidden, InvalidInput, NotFound,
 from rejoinder.domain.sites import Site
 from rejoinder.domain.text import clean_email, clean_line
 from rejoinder.services.context import Services, new_token, token_hash
-from rejoinder.services.ports import Store
-from rejoinder.storage.accounts import AccountStore
+from rejoinder.services.ports import AccountRepo, Store
 
 log = logging.getLogger("rejoinder.accounts")
 
@@ -33,9 +32,9 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not a real password")
 
 
-def _accounts(store: Store) -> AccountStore:
+def _accounts(store: Store) -> AccountRepo:
     # Accounts share the transaction of the store (see storage/accounts.py).
-    return AccountStore(store.conn)  # type: ignore[attr-defined]
+    return store.accounts()
 
 
 def _site(store: Store, slug: str) -> Site:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from rejoinder.domain.comments import Comment, CommentStatus, transition
+from rejoinder.domain.comments import Comment, CommentStatus, revert, transition
 from rejoinder.domain.errors import (
     Conflict,
     Forbidden,
@@ -342,9 +342,11 @@ def undo(services: Services, uow: ModeratorUnitOfWork, mod: Moderator) -> Outcom
                 continue
             previous = CommentStatus(entry.detail["from"])
             if previous is not c.status:
-                # Undo restores the recorded status even where a moderator could not choose it
-                # (rejected -> pending): it is a return to a state the comment was in.
-                store.set_status(c, previous)
+                try:
+                    store.set_status(c, revert(c.status, previous))
+                except InvalidTransition:
+                    skipped.append(c.id)
+                    continue
             store.reopen_flags(c.id, entry.detail.get("flag_ids") or [])
             if entry.detail.get("ban_added") and c.ip_hash:
                 store.remove_ban(site.id, c.ip_hash)

@@ -14,48 +14,23 @@ from __future__ import annotations
 import hmac
 import secrets
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from rejoinder.domain.comments import Comment, CommentStatus
 from rejoinder.domain.notifications import OutboxKind, Subscription, SubscriptionKind
 from rejoinder.domain.sites import Site, Thread
 from rejoinder.services.context import Services, token_hash
-from rejoinder.services.ports import Store
+from rejoinder.services.ports import NotificationStore, Store
 
 MAIL_BODY_CHARS = 4000  # a notification quotes the comment, it need not carry a whole essay
 
 
-class NotificationStore(Protocol):
-    """Subscriptions and outbox writes, inside the caller's transaction."""
-
-    def add_subscription(
-        self, *, site_id: int, thread_id: int, email: str, kind: SubscriptionKind,
-        comment_id: int | None, token_hash: str, confirmed_at: datetime | None, now: datetime,
-    ) -> Subscription: ...
-    def subscription(self, sub_id: int) -> Subscription | None: ...
-    def subscription_by_token_hash(self, token_hash: str) -> Subscription | None: ...
-    def has_thread_subscription(self, thread_id: int, email: str) -> bool: ...
-    def address_confirmed(self, site_id: int, email: str) -> bool: ...
-    def confirm_address(self, site_id: int, email: str, now: datetime) -> int: ...
-    def unsubscribe(self, sub_ids: Sequence[int], now: datetime) -> int: ...
-    def subscriptions_of(self, site_id: int, email: str) -> list[Subscription]: ...
-    def audience(self, thread_id: int, parent_id: int | None) -> list[Subscription]: ...
-    def queue_size(self, site_id: int) -> int: ...
-    def enqueue(
-        self, kind: OutboxKind, payload: dict[str, Any], dedupe_key: str, now: datetime
-    ) -> bool: ...
-
-
 def _repo(store: Store) -> NotificationStore:
-    # The SQL lives in storage/outbox.py and runs on the store's own connection, hence inside the
-    # same transaction as the comment. (The Store port could grow a `notifications()` accessor.)
-    from rejoinder.storage.outbox import NotificationRepo
-
-    return NotificationRepo(store.conn)  # type: ignore[attr-defined]
+    # Runs on the store's own connection, hence inside the same transaction as the comment.
+    return store.notifications()
 
 
 # -- hooks, called by the posting and moderation services inside their transactions ----------

@@ -12,6 +12,8 @@ from sqlalchemy.exc import IntegrityError
 from rejoinder.domain.comments import Comment, CommentNode, CommentStatus, SortOrder
 from rejoinder.domain.errors import Conflict
 from rejoinder.domain.sites import ApiToken, Role, Site, SiteSettings, Thread
+from rejoinder.storage.accounts import AccountStore
+from rejoinder.storage.outbox import NotificationRepo
 from rejoinder.storage.tables import (
     AuditRow,
     BanRow,
@@ -126,6 +128,14 @@ class SqlStore:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+
+    # Accounts and notifications have their own repositories (storage/accounts.py, outbox.py) on
+    # this same connection, so their writes share the caller's transaction.
+    def accounts(self) -> AccountStore:
+        return AccountStore(self.conn)
+
+    def notifications(self) -> NotificationRepo:
+        return NotificationRepo(self.conn)
 
     # -- sites -------------------------------------------------------------------------------
     def site_by_slug(self, slug: str) -> Site | None:
