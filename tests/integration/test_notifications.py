@@ -364,6 +364,35 @@ def test_smtp_down_for_an_hour_delays_mail_and_loses_none(
     assert max(ids.values()) == 1
 
 
+def test_sent_messages_are_pruned_after_thirty_days_pending_ones_never(
+    tc: TestClient, sink: SmtpSink, clock: Clock
+) -> None:
+    subscribe(tc, sink, "ann@example.com")
+    comment(tc, "A comment Ann hears of.", "bob@example.com")
+    deliver(tc)
+    sink.stop()
+    comment(tc, "A comment while the mail server is down.", "cy@example.com")
+    deliver(tc)  # fails: stays pending
+
+    def rows() -> tuple[int, int]:
+        with _services(tc).uow.read() as store:
+            conn = store.conn  # type: ignore[attr-defined]
+            sent = conn.execute(text("SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL"))
+            pending = conn.execute(text("SELECT count(*) FROM outbox WHERE sent_at IS NULL "
+                                        "AND failed_at IS NULL"))
+            return int(sent.scalar_one()), int(pending.scalar_one())
+
+    worker: OutboxWorker = tc.app.state.outbox  # type: ignore[attr-defined]
+    sent, pending = rows()
+    assert sent >= 2 and pending >= 1
+    clock.advance(days=29)
+    assert worker.prune_if_due() == 0 and rows() == (sent, pending)
+    clock.advance(days=2)
+    assert worker.prune_if_due() == sent
+    assert rows() == (0, pending)
+    assert worker.prune_if_due() == 0  # at most once an hour
+
+
 def test_outbox_survives_a_server_restart(
     settings_factory: Callable[..., Settings], sink: SmtpSink, clock: Clock
 ) -> None:

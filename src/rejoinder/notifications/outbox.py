@@ -32,6 +32,10 @@ log = logging.getLogger("rejoinder.outbox")
 LEASE = timedelta(minutes=5)  # longer than the slowest send (SMTP and webhook time limits)
 BATCH = 50
 MAX_BATCHES_PER_PASS = 20
+# Sent and abandoned messages are kept this long (for `outbox status` and dedupe of late
+# duplicates), then deleted: they hold readers' addresses and comment text.
+RETENTION = timedelta(days=30)
+PRUNE_EVERY = timedelta(hours=1)
 
 
 class OutboxWorker:
@@ -49,6 +53,7 @@ class OutboxWorker:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self._pruned_at: datetime | None = None
 
     # -- one pass ---------------------------------------------------------------------------
     def deliver_due(self) -> int:
@@ -110,6 +115,18 @@ class OutboxWorker:
             log.warning("outbox retry id=%s kind=%s attempts=%s error=%s next=%s", item.id,
                         item.kind.value, attempts, type(exc).__name__, next_at.isoformat())
 
+    def prune_if_due(self) -> int:
+        """Delete messages sent or abandoned more than RETENTION ago; at most once an hour."""
+        now = self.services.now()
+        if self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY:
+            return 0
+        with self.db.writer.connect() as conn, conn.begin():
+            removed = sql.prune(conn, now - RETENTION)
+        self._pruned_at = now
+        if removed:
+            log.info("outbox pruned %s messages older than %s days", removed, RETENTION.days)
+        return removed
+
     # -- the background thread ----------------------------------------------------------------
     def start(self) -> None:
         """Run passes every `poll_s` seconds in a daemon thread (not at all when poll_s <= 0)."""
@@ -144,6 +161,7 @@ class OutboxWorker:
                 return
             try:
                 self.deliver_due()
+                self.prune_if_due()
             except Exception as exc:  # the database away for a moment: try again next poll
                 log.warning("outbox pass failed: %s", type(exc).__name__)
                 log.debug("outbox pass failed", exc_info=True)

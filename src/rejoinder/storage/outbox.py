@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Connection, Row, Table, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Row, Table, and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from rejoinder.domain.notifications import (
@@ -219,6 +219,12 @@ def mark_retry(
         values["next_attempt_at"] = next_attempt_at
     conn.execute(update(outbox).where(outbox.c.id == item_id, outbox.c.sent_at.is_(None))
                  .values(**values))
+
+
+def prune(conn: Connection, before: datetime) -> int:
+    """Delete messages sent or given up before `before`; pending ones are never touched."""
+    done = or_(outbox.c.sent_at < before, outbox.c.failed_at < before)
+    return int(conn.execute(delete(outbox).where(done)).rowcount or 0)
 
 
 def outbox_status(conn: Connection, now: datetime) -> dict[str, Any]:
