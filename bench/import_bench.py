@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+TARGET_RATE = 10_000  # comments per second (issue 5)
+TARGET_MB = 300  # peak resident memory of the import, worker included
 PG_URL = os.environ.get("REJOINDER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 WORDS = ["the", "quick", "brown", "fox", "jumps", "over", "a", "lazy", "dog", "while", "readers", "argue", "about", "fish", "&", "chips", "and", "whether", "<em>this</em>", "article", "got", "its", "facts", "right"]
 
@@ -71,7 +73,7 @@ def generate(path: Path, comments: int, seed: int = 5) -> None:
         f.write("</disqus>\n")
 
 
-def child(url: str, file: str) -> None:
+def child(url: str, file: str, workers: int | None) -> None:
     """Run one import in this process and print its figures as JSON."""
     from datetime import UTC, datetime
 
@@ -79,21 +81,32 @@ def child(url: str, file: str) -> None:
     from rejoinder.importers.pipeline import ImportOptions, SiteSpec, run_import
     from rejoinder.storage.engine import Database, migrate
 
+    import resource
+
+    from rejoinder.config import Settings
+    from rejoinder.importers.cli import _ip_hasher
+
     migrate(url)
     db = Database(url, pool_size=1)
+    # The server's keyed IP hash, as `rejoinder import` uses it (HMAC-SHA256 with the key).
+    hash_ip = _ip_hasher(Settings(database_url=url, secret_key="b" * 48))
     started = time.perf_counter()
     cpu = time.process_time()
     summary = run_import(
-        db, "bench", DisqusSource(Path(file)), ImportOptions(),
-        hash_ip=lambda ip: ip[:0] + "x" * 48, now=datetime.now(UTC),
+        db, "bench", DisqusSource(Path(file)), ImportOptions(workers=workers),
+        hash_ip=hash_ip, now=datetime.now(UTC),
         create_site=SiteSpec(origins=["https://news.example.org"]),
     )
     seconds = time.perf_counter() - started
     cpu = time.process_time() - cpu
     db.dispose()
+    # Peak memory of the import: this process plus its row-building worker (summed, so
+    # pages the forked worker shares with us count twice: an upper bound).
+    worker_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(json.dumps({
         "comments": summary.inserted, "read": summary.read, "seconds": seconds,
-        "cpu_seconds": cpu, "rss_mb": _peak_rss_mb(),
+        "cpu_seconds": cpu, "rss_mb": _peak_rss_mb(), "worker_rss_mb": worker_mb,
+        "workers": ImportOptions(workers=workers).worker_count(),
     }))
 
 
@@ -107,9 +120,10 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_child(url: str, file: Path) -> dict[str, Any]:
+def run_child(url: str, file: Path, workers: int | None) -> dict[str, Any]:
+    extra = [] if workers is None else ["--workers", str(workers)]
     out = subprocess.run(
-        [sys.executable, __file__, "--child", url, str(file)],
+        [sys.executable, __file__, "--child", url, str(file), *extra],
         check=True, capture_output=True, text=True, cwd=ROOT,
     )
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
@@ -138,10 +152,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--comments", type=int, default=1_000_000)
     parser.add_argument("--only", choices=("sqlite", "postgresql"))
+    parser.add_argument("--workers", type=int, default=None,
+                        help="row-building worker processes (default: as `rejoinder import`)")
     parser.add_argument("--child", nargs=2, metavar=("URL", "FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(*args.child)
+        child(*args.child, args.workers)
         return
 
     from rich.console import Console
@@ -156,23 +172,48 @@ def main() -> None:
                       f"{export.stat().st_size / 1e6:,.0f} MB, in {time.perf_counter() - t0:.0f} s")
         table = Table(title=f"rejoinder import disqus: {args.comments:,} comments "
                             f"({os.cpu_count()} CPUs)")
-        for col in ("database", "comments", "seconds", "comments/s", "peak RSS (MB)"):
+        for col in ("database", "comments", "seconds", "comments/s", "peak RSS (MB)",
+                    "+ worker (MB)", "target"):
             table.add_column(col, justify="right" if col != "database" else "left")
         targets = [args.only] if args.only else ["sqlite", "postgresql"]
+        results: dict[str, Any] = {}
         for name in targets:
             if name == "sqlite":
                 url, drop = f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", None
             else:
                 url, drop = pg_schema()
             try:
-                r = run_child(url, export)
+                r = run_child(url, export, args.workers)
             finally:
                 if drop:
                     drop()
-            table.add_row(name, f"{r['comments']:,}", f"{r['seconds']:.1f}",
-                          f"{r['read'] / r['seconds']:,.0f}", f"{r['rss_mb']:.0f}")
+            rate = r["read"] / r["seconds"]
+            peak = r["rss_mb"] + r["worker_rss_mb"]
+            met = rate >= TARGET_RATE and peak < TARGET_MB
+            table.add_row(name, f"{r['comments']:,}", f"{r['seconds']:.1f}", f"{rate:,.0f}",
+                          f"{r['rss_mb']:.0f}", f"{r['worker_rss_mb']:.0f}",
+                          "met" if met else "NOT met")
             console.print(f"{name}: {r}")
+            results[name] = {**r, "comments_per_s": round(rate, 1), "peak_total_mb": round(peak, 1),
+                             "target_met": met}
         console.print(table)
+    save(args.comments, results)
+
+
+def save(comments: int, results: dict[str, Any]) -> None:
+    """Our section of bench/results.json (read, modify, write: other sections stay)."""
+    path = ROOT / "bench" / "results.json"
+    try:
+        data = json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        data = {}
+    data["import"] = {
+        "comments": comments, "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d"),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "target": {"comments_per_s": TARGET_RATE, "peak_mb": TARGET_MB},
+        "results": results,
+    }
+    path.write_text(json.dumps(data, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -178,3 +178,24 @@ def test_moderate_holds_what_the_policy_holds(blog: TestClient, db_url: str) -> 
     assert row.status == "pending"
     assert "hate" in str(row.moderation)
     assert thread(blog, "/2020/01/post/", site="blog")["thread"]["comment_count"] == 3
+
+
+def test_worker_process_and_inline_give_the_same_rows(db_url: str) -> None:
+    """Rows built in a worker process (the default with two CPUs) equal rows built inline."""
+    columns = ("c.id, c.parent_id, c.root_id, c.status, c.body_md, c.body_html, c.author_name, "
+               "c.author_email, c.ip_hash, c.reply_count, c.source_key, c.created_at")
+    got = []
+    for site, workers in (("inline", 0), ("worker", 1)):
+        summary = do_import(db_url, FIXTURES / "disqus.xml", site=site, create_site=BLOG,
+                            workers=workers)
+        assert summary.inserted == 9
+        found = rows(db_url, f"SELECT {columns} FROM comments c JOIN sites s "
+                             f"ON s.id = c.site_id WHERE s.slug = '{site}' ORDER BY c.id")
+        first = found[0].id
+
+        def rel(value: int | None, first: int = first) -> int | None:
+            return None if value is None else value - first
+
+        got.append([(rel(r.id), rel(r.parent_id), rel(r.root_id), *tuple(r)[3:]) for r in found])
+    inline, worker = got
+    assert len(inline) == 9 and inline == worker

@@ -8,6 +8,8 @@ its summary is exact, including what an earlier run imported already). Idempoten
 
 from __future__ import annotations
 
+import json
+import os
 import pickle
 import tempfile
 import time
@@ -29,15 +31,11 @@ from rejoinder.importers.records import (
     Source,
     SourceComment,
     SourceThread,
-    clean_body_text,
-    clean_email,
     clean_text_line,
-    html_to_text,
-    images_as_links,
 )
-from rejoinder.markup import render_comment_html, sanitize_html
+from rejoinder.importers.workers import RowBuilder, row_converter
 from rejoinder.services.ports import Classifier
-from rejoinder.storage.bulk import CommentStager
+from rejoinder.storage.bulk import CommentStager, StagedComment
 from rejoinder.storage.engine import Database
 from rejoinder.storage.repositories import SqlStore
 
@@ -51,6 +49,14 @@ class ImportOptions:
     forums: frozenset[str] = frozenset()  # Disqus: only threads of these forums; empty: all
     dry_run: bool = False
     batch_size: int = 2000
+    # Processes that turn records into rows (sanitising is most of an import's CPU) while this
+    # one parses and writes. None: one when there is a second CPU, else none (all in-process).
+    workers: int | None = None
+
+    def worker_count(self) -> int:
+        if self.workers is not None:
+            return self.workers
+        return 1 if (os.cpu_count() or 1) >= 2 else 0
 
 
 @dataclass
@@ -106,30 +112,33 @@ class Reviewer:
         self.classifier = classifier
         self.policy = policy
 
-    def review(self, rows: list[dict[str, Any]]) -> int:
-        """Set status and verdict on each row; return how many the policy did not publish."""
+    def review(self, rows: list[StagedComment]) -> tuple[list[StagedComment], int]:
+        """Rows with status and verdict set, and how many the policy did not publish."""
         try:
-            all_scores: list[Any] = list(self.classifier.score([r["body_md"] for r in rows]))
+            all_scores: list[Any] = list(self.classifier.score([r.body_md for r in rows]))
             decisions = [self.policy.decide(s) for s in all_scores]
         except Exception as exc:  # Fail closed: unscored comments wait in the queue (ADR 0004)
             all_scores = [None] * len(rows)
             decisions = [fail_closed(type(exc).__name__)] * len(rows)
         held = 0
+        out = []
         for row, scores, decision in zip(rows, all_scores, decisions, strict=True):
-            row["moderation"] = {
+            verdict = json.dumps({
                 "backend": self.classifier.name,
                 "version": self.classifier.version,
                 "scores": scores.as_dict() if scores is not None else None,
                 "action": decision.action.value,
                 "reasons": list(decision.reasons),
                 "source": "import",
-            }
+            })
+            status = row.status
             if decision.action is Action.HOLD:
-                row["status"] = CommentStatus.PENDING.value
+                status = CommentStatus.PENDING.value
             elif decision.action is Action.REJECT:
-                row["status"] = CommentStatus.REJECTED.value
+                status = CommentStatus.REJECTED.value
             held += decision.action is not Action.PUBLISH
-        return held
+            out.append(row._replace(status=status, moderation=verdict))
+        return out, held
 
 
 def run_import(
@@ -190,22 +199,34 @@ class _Run:
         summary: Summary, hash_ip: Callable[[str], str], now: datetime,
         reviewer: Reviewer | None, progress: Progress | None,
     ) -> None:
-        self.stager = CommentStager(conn, site.id, batch_size=options.batch_size)
         self.source = source
         self.options = options
         self.summary = summary
-        self.hash_ip = hash_ip
         self.now = now
         self.reviewer = reviewer
         self.progress = progress
         self.prefix = source.system + ":"
         self.known: dict[str, SourceThread] = {}  # source thread ref → record, created lazily
-        self.thread_ids: dict[str, int] = {}
+        self.thread_ids: dict[str, int] = {}  # source thread ref → the stager's thread number
         self.excluded: dict[str, str] = {}  # source thread ref → why its comments are skipped
-        self.to_review: list[dict[str, Any]] = []
+        self.to_review: list[StagedComment] = []
         self.spill: IO[bytes] | None = None
+        self.pending: list[tuple[SourceComment, int]] = []
+        # Started before any connection is busy (a worker is forked from this process).
+        self.rows = row_converter(RowBuilder(self.prefix, hash_ip), options.worker_count(),
+                                  self._accept)
+        self.stager = CommentStager(conn, site.id, batch_size=options.batch_size)
 
     def all(self) -> None:
+        try:
+            self._all()
+        except BaseException:
+            self.stager.abort()
+            raise
+        finally:
+            self.rows.close()
+
+    def _all(self) -> None:
         summary = self.summary
         for record in self.source.records():
             if isinstance(record, SourceComment):
@@ -219,6 +240,8 @@ class _Run:
                 summary.skipped[record.reason] += 1
         for early in self._spilled():
             self.comment(early, final=True)
+        self._convert()
+        self.rows.drain()
         self._review()
         stats = self.stager.finish()
         summary.comments = stats.inserted
@@ -228,7 +251,7 @@ class _Run:
         if stats.duplicates:
             summary.skipped["duplicate ids in the file"] += stats.duplicates
         summary.threads = len(set(self.thread_ids.values()))
-        summary.threads_created = self.stager.threads_created
+        summary.threads_created = stats.threads_created
         if self.progress:
             self.progress(self.source.position, summary.read)
 
@@ -242,11 +265,11 @@ class _Run:
 
     def comment(self, c: SourceComment, *, final: bool) -> None:
         ref = c.thread_ref
-        if ref in self.excluded:
-            self.summary.skipped[f"comments {self.excluded[ref]}"] += 1
-            return
-        thread_id = self.thread_ids.get(ref)
-        if thread_id is None:
+        thread = self.thread_ids.get(ref)
+        if thread is None:
+            if ref in self.excluded:
+                self.summary.skipped[f"comments {self.excluded[ref]}"] += 1
+                return
             record = self.known.get(ref)
             if record is None:
                 if final:
@@ -254,51 +277,29 @@ class _Run:
                 else:
                     self._spill(c)
                 return
-            thread_id = self.thread_ids[ref] = self._create_thread(record)
-        row = self.row(c, thread_id)
-        if row is None:
-            return
-        if self.reviewer and row["status"] == CommentStatus.PUBLISHED.value:
-            self.to_review.append(row)
-            if len(self.to_review) >= 64:
-                self._review()
-        else:
-            self.stager.add(row)
+            thread = self.thread_ids[ref] = self._create_thread(record)
+        self.pending.append((c, thread))
+        if len(self.pending) >= _CONVERT_BATCH:
+            self._convert()
 
-    def row(self, c: SourceComment, thread_id: int) -> dict[str, Any] | None:
-        deleted = c.status is CommentStatus.DELETED
-        if deleted:
-            # What its author or a moderator removed is not carried over: the row keeps the
-            # tree's shape and shows as "[deleted]".
-            body_md = body_html = ""
-        elif c.markdown is not None:
-            body_md = clean_body_text(c.markdown)
-            body_html = render_comment_html(body_md)
-        else:
-            body_html = sanitize_html(images_as_links(c.html or ""))
-            body_md = html_to_text(body_html)
-        if not body_md and not deleted:
-            self.summary.skipped["empty comments"] += 1
-            return None
-        up, down = max(c.upvotes, 0), max(c.downvotes, 0)
-        return {
-            "source_key": self.prefix + c.ref,
-            "parent_key": self.prefix + c.parent_ref if c.parent_ref else None,
-            "thread_id": thread_id,
-            "status": c.status.value,
-            "body_md": body_md,
-            "body_html": body_html,
-            "author_name": clean_text_line(c.author_name, 100),
-            "author_email": clean_email(c.author_email),
-            "is_guest": True,
-            "ip_hash": self.hash_ip(c.ip.strip()) if c.ip and c.ip.strip() else None,
-            "moderation": None,
-            "score": up - down,
-            "upvotes": up,
-            "downvotes": down,
-            "created_at": c.created_at,
-            "edited_at": c.edited_at,
-        }
+    def _convert(self) -> None:
+        if self.pending:
+            batch, self.pending = self.pending, []
+            self.rows.submit(batch)
+
+    def _accept(self, rows: list[StagedComment | None]) -> None:
+        """Rows back from the builder (in file order): stage them, or queue them for review."""
+        add = self.stager.add
+        published = CommentStatus.PUBLISHED.value
+        for row in rows:
+            if row is None:
+                self.summary.skipped["empty comments"] += 1
+            elif self.reviewer and row.status == published:
+                self.to_review.append(row)
+                if len(self.to_review) >= 64:
+                    self._review()
+            else:
+                add(row)
 
     def _create_thread(self, record: SourceThread) -> int:
         keys = self.options.keys
@@ -317,8 +318,9 @@ class _Run:
 
     def _review(self) -> None:
         if self.to_review and self.reviewer:
-            self.summary.held += self.reviewer.review(self.to_review)
-            for row in self.to_review:
+            reviewed, held = self.reviewer.review(self.to_review)
+            self.summary.held += held
+            for row in reviewed:
                 self.stager.add(row)
         self.to_review = []
 
@@ -339,3 +341,6 @@ class _Run:
                     yield pickle.load(self.spill)  # noqa: S301
                 except EOFError:
                     return
+
+
+_CONVERT_BATCH = 500  # records per hand-over to the row builder (a worker process, or inline)

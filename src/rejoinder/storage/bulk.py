@@ -1,15 +1,19 @@
-"""Bulk writes for importers (issue 5): staged comments become a thread tree in a few statements.
+"""Bulk writes for importers (issue 5, ADR 0012): staged rows become a thread tree in a few
+statements.
 
 Comments from another system arrive in any order (replies before their parents, parents that
-never arrive, duplicates). They are written in batches to a temporary staging table, then moved
-into `comments` by set-based SQL, so memory stays flat whatever the file size:
+never arrive, duplicates). Threads and comments are streamed into temporary staging tables
+(PostgreSQL: one long `COPY`; SQLite: `executemany` batches), then moved into place by
+set-based SQL, so memory stays flat whatever the file size:
 
 1. drop duplicates within the file and comments imported before (`source_key`, idempotency);
-2. walk the reply tree with a recursive CTE: depth, root, and an effective time that is never
+2. create the staged threads that do not exist yet (matched by key), in one statement;
+3. walk the reply tree with a recursive CTE: depth, root, and an effective time that is never
    earlier than the parent's, so that
-3. new ids follow time *and* put every parent before its replies (`build_tree` relies on it);
-4. one INSERT … SELECT with parent and root ids resolved, then counters recomputed in SQL for
-   the touched threads only.
+4. new ids follow time *and* put every parent before its replies (`build_tree` relies on it);
+5. one INSERT … SELECT with parent and root ids and reply counts resolved (no second pass over
+   the new rows), then the counters of what existed before: threads' `comment_count`, replies
+   of comments from an earlier import.
 
 Everything runs on the caller's connection, inside the caller's transaction: a failure anywhere
 rolls the whole import back. Temporary tables are dropped before the caller commits.
@@ -17,14 +21,13 @@ rolls the whole import back. Temporary tables are dropped before the caller comm
 
 from __future__ import annotations
 
-import json
+import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
-    JSON,
     BigInteger,
     Boolean,
     Column,
@@ -35,7 +38,6 @@ from sqlalchemy import (
     Table,
     Text,
     func,
-    insert,
     select,
     text,
     update,
@@ -72,20 +74,30 @@ staging = Table(
     Column("seq", Integer, primary_key=True, autoincrement=False),
     Column("source_key", String(200), nullable=False),
     Column("parent_key", String(200)),
-    Column("thread_id", Integer, nullable=False),
+    Column("thread_seq", Integer, nullable=False),  # rj_import_thread_staging.tseq
     Column("status", String(16), nullable=False),
     Column("body_md", Text, nullable=False),
     Column("body_html", Text, nullable=False),
     Column("author_name", String(100)),
     Column("author_email", String(254)),
-    Column("is_guest", Boolean, nullable=False),
     Column("ip_hash", String(64)),
-    Column("moderation", JSON),
+    Column("moderation", Text),  # JSON text, copied into comments.moderation as is
     Column("score", Integer, nullable=False),
     Column("upvotes", Integer, nullable=False),
     Column("downvotes", Integer, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("edited_at", UTCDateTime),
+    prefixes=["TEMPORARY"],
+)
+_thread_staging = Table(
+    "rj_import_thread_staging", _tmp,
+    Column("tseq", Integer, primary_key=True, autoincrement=False),
+    Column("key", String(512), nullable=False),
+    Column("title", String(500)),
+    Column("url", String(2048)),
+    Column("locked", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("thread_id", BigInteger),  # filled at the end: existing or newly created thread
     prefixes=["TEMPORARY"],
 )
 _tree = Table(
@@ -105,23 +117,48 @@ _ids = Table(
     Column("new_id", BigInteger, nullable=False),
     prefixes=["TEMPORARY"],
 )
-_touched = Table(
-    "rj_import_threads", _tmp,
-    Column("thread_id", Integer, primary_key=True, autoincrement=False),
-    prefixes=["TEMPORARY"],
-)
-_counts = Table(
-    "rj_import_counts", _tmp,
-    Column("id", Integer, primary_key=True, autoincrement=False),
+_replies = Table(
+    "rj_import_replies", _tmp,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
     Column("n", Integer, nullable=False),
     prefixes=["TEMPORARY"],
 )
-_TEMP_TABLES = (staging, _tree, _ids, _touched, _counts)
+_TEMP_TABLES = (staging, _thread_staging, _tree, _ids, _replies)
 # Built after the load (cheaper than maintaining them row by row).
 _STAGING_INDEXES = (
     "CREATE INDEX rj_import_staging_source ON rj_import_staging (source_key)",
-    "CREATE INDEX rj_import_staging_parent ON rj_import_staging (parent_key, thread_id)",
+    "CREATE INDEX rj_import_staging_parent ON rj_import_staging (parent_key, thread_seq)",
+    "CREATE INDEX rj_import_thread_staging_key ON rj_import_thread_staging (key)",
 )
+
+
+class StagedComment(NamedTuple):
+    """One imported comment as the importer hands it over (fields in staging-column order).
+
+    A tuple, not a dict: at a million comments, building and converting dicts costs seconds.
+    `thread` is the number `CommentStager.thread` returned; `moderation` is JSON text or None.
+    """
+
+    source_key: str
+    parent_key: str | None
+    thread: int
+    status: str
+    body_md: str
+    body_html: str
+    author_name: str | None
+    author_email: str | None
+    ip_hash: str | None
+    moderation: str | None
+    score: int
+    upvotes: int
+    downvotes: int
+    created_at: datetime
+    edited_at: datetime | None
+
+
+_COMMENT_COLUMNS = tuple(c.name for c in staging.columns)  # seq + StagedComment's fields
+_THREAD_COLUMNS = ("tseq", "key", "title", "url", "locked", "created_at")
+assert len(_COMMENT_COLUMNS) == len(StagedComment._fields) + 1
 
 
 @dataclass
@@ -132,19 +169,37 @@ class FinishStats:
     duplicates: int = 0  # the same source id twice in the file
     existing: int = 0  # imported by an earlier run
     orphans: int = 0  # parent missing (or a reply cycle): kept as top-level comments
+    threads_created: int = 0
 
 
 class CommentStager:
-    """Collects imported comments in batches, then builds the tree in SQL (see module doc)."""
+    """Collects imported threads and comments in temporary tables, then builds the tree in SQL.
+
+    Rows go to the database as they come (PostgreSQL: one long `COPY`, so the server ingests
+    while we parse; SQLite: `executemany` per batch), so memory stays flat. Threads are staged
+    too and created or matched by key at the end in one statement; only a map from thread key
+    to its number stays in memory (one entry per thread, not per comment).
+    """
 
     def __init__(self, conn: Connection, site_id: int, *, batch_size: int = 2000) -> None:
         self.conn = conn
         self.site_id = site_id
         self.batch_size = batch_size
-        self._batch: list[dict[str, Any]] = []
+        self._pg = conn.dialect.name == "postgresql"
+        self._batch: list[tuple[Any, ...]] = []
+        self._thread_batch: list[list[Any]] = []
         self._seq = 0
-        self._threads: set[int] = set()
-        self.threads_created = 0
+        self._threads: dict[str, tuple[int, bool, bool]] = {}  # key → (tseq, has title, has url)
+        self._copy: contextlib.ExitStack | None = None
+        self._copy_writer: Any = None
+        self._sqlite_cache: list[tuple[str, Any]] = []
+        if not self._pg:
+            # A bigger page cache for this session only: the final statements walk million-row
+            # temporary tables and indexes. Durability is unchanged (synchronous=FULL, one commit).
+            for schema in ("main", "temp"):
+                old = conn.exec_driver_sql(f"PRAGMA {schema}.cache_size").scalar()
+                self._sqlite_cache.append((schema, old))
+                conn.exec_driver_sql(f"PRAGMA {schema}.cache_size=-{_SQLITE_CACHE_KIB}")
         for table in _TEMP_TABLES:
             table.drop(conn, checkfirst=True)  # a leftover from a crashed run on this connection
             table.create(conn)
@@ -153,51 +208,123 @@ class CommentStager:
     def thread(
         self, key: str, title: str | None, url: str | None, created_at: datetime, locked: bool
     ) -> int:
-        """The id of the site's thread with this key, created if new (existing ones keep theirs)."""
-        found = self.conn.execute(
-            select(threads.c.id, threads.c.title, threads.c.url).where(
-                threads.c.site_id == self.site_id, threads.c.key == key
+        """The number of the thread with this key, for `StagedComment.thread`.
+
+        Threads are matched by key: an existing thread keeps its id and values, except that a
+        missing title or URL is filled in (as is a thread staged earlier in this import).
+        """
+        known = self._threads.get(key)
+        if known is None:
+            tseq = len(self._threads) + 1
+            self._threads[key] = (tseq, bool(title), bool(url))
+            self._thread_batch.append(
+                [tseq, key, title, url, locked, self._time(created_at)]
             )
-        ).first()
-        if found is None:
-            thread_id = int(self.conn.execute(
-                insert(threads).values(
-                    site_id=self.site_id, key=key, title=title, url=url, locked=locked,
-                    comment_count=0, created_at=created_at,
-                ).returning(threads.c.id)
-            ).scalar_one())
-            self.threads_created += 1
-        else:
-            thread_id = int(found.id)
-            if (title and not found.title) or (url and not found.url):
-                self.conn.execute(
-                    update(threads).where(threads.c.id == thread_id)
-                    .values(title=found.title or title, url=found.url or url)
+            if len(self._thread_batch) >= self.batch_size:
+                self._flush_threads()
+            return tseq
+        tseq, has_title, has_url = known
+        if (title and not has_title) or (url and not has_url):  # rare: two old threads, one key
+            self._threads[key] = (tseq, has_title or bool(title), has_url or bool(url))
+            self._flush_threads()
+            self.conn.execute(
+                update(_thread_staging).where(_thread_staging.c.tseq == tseq).values(
+                    title=func.coalesce(_thread_staging.c.title, title),
+                    url=func.coalesce(_thread_staging.c.url, url),
                 )
-        if thread_id not in self._threads:
-            self._threads.add(thread_id)
-            self.conn.execute(insert(_touched).values(thread_id=thread_id))
-        return thread_id
+            )
+        return tseq
+
+    @property
+    def threads(self) -> int:
+        return len(self._threads)
 
     # -- comments ----------------------------------------------------------------------------
-    def add(self, row: dict[str, Any]) -> None:
-        """Stage one comment (keys: the columns of the staging table except `seq`)."""
+    def add(self, row: StagedComment) -> None:
+        """Stage one comment."""
         self._seq += 1
-        row["seq"] = self._seq
-        self._batch.append(row)
+        self._batch.append((self._seq, *row))
         if len(self._batch) >= self.batch_size:
             self.flush()
 
     def flush(self) -> None:
-        if self._batch:
-            _insert_staging(self.conn, self._batch)
-            self._batch = []
+        """Send the staged comments to the database."""
+        batch, self._batch = self._batch, []
+        if not batch:
+            return
+        created, edited = _CREATED, _EDITED
+        time = self._time
+        rows = []
+        for values in batch:
+            if values[edited] is None:
+                rows.append((*values[:created], time(values[created]), None))
+            else:
+                rows.append((*values[:created], time(values[created]), time(values[edited])))
+        if self._pg:
+            write = self._copy_rows()
+            for row in rows:
+                write(row)
+        else:
+            self.conn.exec_driver_sql(_insert_sql(staging.name, _COMMENT_COLUMNS, "?"), rows)
+
+    def _time(self, value: datetime) -> Any:
+        """SQLite: SQLAlchemy's own text format (what `UTCDateTime` stores); PG: aware UTC."""
+        utc = value.astimezone(UTC)
+        if self._pg:
+            return utc
+        return utc.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+    def _copy_rows(self) -> Any:
+        """`write_row` of the open `COPY rj_import_staging FROM STDIN`, opened if needed.
+
+        The COPY stays open across batches (the server ingests while we parse) and is closed
+        before any other statement runs on the connection.
+        """
+        if self._copy is None:
+            from psycopg.copy import QueuedLibpqWriter
+
+            stack = contextlib.ExitStack()
+            cursor: Any = self.conn.connection.cursor()
+            stack.callback(cursor.close)
+            copy = stack.enter_context(cursor.copy(
+                f"COPY rj_import_staging ({', '.join(_COMMENT_COLUMNS)}) FROM STDIN",
+                writer=QueuedLibpqWriter(cursor),  # a thread sends, we go on parsing
+            ))
+            self._copy, self._copy_writer = stack, copy.write_row
+        return self._copy_writer
+
+    def _close_copy(self) -> None:
+        if self._copy is not None:
+            stack, self._copy, self._copy_writer = self._copy, None, None
+            stack.close()
+
+    def _flush_threads(self) -> None:
+        self.flush()
+        self._close_copy()
+        batch, self._thread_batch = self._thread_batch, []
+        if batch:
+            mark = "%s" if self._pg else "?"
+            self.conn.exec_driver_sql(
+                _insert_sql(_thread_staging.name, _THREAD_COLUMNS, mark), [tuple(r) for r in batch]
+            )
+
+    def abort(self) -> None:
+        """On failure: end a COPY in progress (the caller rolls the transaction back)."""
+        if self._copy is not None:
+            stack, self._copy = self._copy, None
+            with contextlib.suppress(Exception):
+                stack.__exit__(ImportAborted, ImportAborted(), None)
 
     def finish(self) -> FinishStats:
-        """Move staged comments into `comments`, resolve the tree, fix counters; drop temp tables."""
-        self.flush()
+        """Move staged rows into `threads` and `comments`, fix counters; drop temp tables."""
+        self._flush_threads()
+        if self._pg:
+            # Sorts and hashes over the staged rows stay in memory instead of spilling to disk;
+            # no JIT: compiling these one-off statements costs more (~1 s) than it saves.
+            self.conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
+            self.conn.exec_driver_sql("SET LOCAL jit = off")
         for ddl in _STAGING_INDEXES:
-            self.conn.execute(text(ddl))
+            self.conn.exec_driver_sql(ddl)
         stats = FinishStats()
         stats.duplicates = self._execute(
             "DELETE FROM rj_import_staging WHERE EXISTS (SELECT 1 FROM rj_import_staging d "
@@ -207,9 +334,12 @@ class CommentStager:
             "DELETE FROM rj_import_staging WHERE EXISTS (SELECT 1 FROM comments c "
             "WHERE c.site_id = :site AND c.source_key = rj_import_staging.source_key)"
         )
+        stats.threads_created = self._create_threads()
+        self._analyze("rj_import_staging", "rj_import_thread_staging")
         stats.orphans = self._build_tree()
         lock_for_ids(self.conn, "comments")
         self._assign_ids()
+        self._analyze("rj_import_tree", "rj_import_ids", "rj_import_replies")
         self._move()
         stats.inserted = {
             r.status: int(r.n) for r in self.conn.execute(
@@ -220,34 +350,69 @@ class CommentStager:
         bump_sequences(self.conn, ["comments"])
         for table in reversed(_TEMP_TABLES):
             table.drop(self.conn)
+        for schema, size in self._sqlite_cache:
+            self.conn.exec_driver_sql(f"PRAGMA {schema}.cache_size={int(size)}")
         return stats
+
+    def _analyze(self, *tables: str) -> None:
+        # PostgreSQL keeps no statistics on temporary tables unless asked: without them it
+        # plans million-row joins as if the tables were tiny.
+        if self._pg:
+            for table in tables:
+                self.conn.exec_driver_sql(f"ANALYZE {table}")
 
     def _execute(self, sql: str, **params: Any) -> int:
         result = self.conn.execute(text(sql), {"site": self.site_id, **params})
         return int(result.rowcount or 0)
+
+    def _create_threads(self) -> int:
+        """Create the staged threads that do not exist; map every staged thread to its id."""
+        created = self._execute("""
+INSERT INTO threads (site_id, key, title, url, locked, comment_count, created_at)
+SELECT :site, t.key, t.title, t.url, t.locked, 0, t.created_at FROM rj_import_thread_staging t
+WHERE NOT EXISTS (SELECT 1 FROM threads x WHERE x.site_id = :site AND x.key = t.key)
+ORDER BY t.tseq
+""")
+        self._execute("""
+UPDATE rj_import_thread_staging SET thread_id = (
+  SELECT x.id FROM threads x WHERE x.site_id = :site AND x.key = rj_import_thread_staging.key)
+""")
+        # Existing threads keep their values; a missing title or URL is filled in.
+        self._execute("""
+UPDATE threads SET
+  title = COALESCE(threads.title, (SELECT t.title FROM rj_import_thread_staging t
+                                   WHERE t.thread_id = threads.id)),
+  url = COALESCE(threads.url, (SELECT t.url FROM rj_import_thread_staging t
+                               WHERE t.thread_id = threads.id))
+WHERE threads.id IN (SELECT t.thread_id FROM rj_import_thread_staging t
+                     WHERE (t.title IS NOT NULL OR t.url IS NOT NULL))
+  AND (threads.title IS NULL OR threads.url IS NULL)
+""")
+        return created
 
     def _build_tree(self) -> int:
         """Fill rj_import_tree; return how many comments lost a missing or cyclic parent."""
         # Anchors: top-level comments, and replies whose parent is not staged in the same thread
         # (an earlier import's comment, or missing from the file: then they become top-level).
         self._execute("""
-WITH RECURSIVE tree(seq, source_key, thread_id, depth, eff, root_seq, parent_seq,
+WITH RECURSIVE tree(seq, source_key, thread_seq, depth, eff, root_seq, parent_seq,
                     parent_existing, root_existing) AS (
-  SELECT s.seq, s.source_key, s.thread_id, 0, s.created_at,
+  SELECT s.seq, s.source_key, s.thread_seq, 0, s.created_at,
          CASE WHEN e.id IS NULL THEN s.seq END, CAST(NULL AS INTEGER),
          CAST(e.id AS BIGINT), CAST(e.root_id AS BIGINT)
   FROM rj_import_staging s
+  LEFT JOIN rj_import_thread_staging ts ON s.parent_key IS NOT NULL AND ts.tseq = s.thread_seq
   LEFT JOIN comments e ON e.site_id = :site AND e.source_key = s.parent_key
-                      AND e.thread_id = s.thread_id
+                      AND e.thread_id = ts.thread_id
   WHERE s.parent_key IS NULL OR NOT EXISTS (
     SELECT 1 FROM rj_import_staging p
-    WHERE p.source_key = s.parent_key AND p.thread_id = s.thread_id AND p.seq <> s.seq)
+    WHERE p.source_key = s.parent_key AND p.thread_seq = s.thread_seq AND p.seq <> s.seq)
   UNION ALL
-  SELECT c.seq, c.source_key, c.thread_id, t.depth + 1,
+  SELECT c.seq, c.source_key, c.thread_seq, t.depth + 1,
          CASE WHEN c.created_at > t.eff THEN c.created_at ELSE t.eff END,
          t.root_seq, t.seq, CAST(NULL AS BIGINT), t.root_existing
   FROM rj_import_staging c JOIN tree t ON c.parent_key = t.source_key
-                                      AND c.thread_id = t.thread_id AND c.seq <> t.seq
+                                      AND c.thread_seq = t.thread_seq AND c.seq <> t.seq
 )
 INSERT INTO rj_import_tree (seq, depth, eff, root_seq, parent_seq, parent_existing, root_existing)
 SELECT seq, depth, eff, root_seq, parent_seq, parent_existing, root_existing FROM tree
@@ -274,82 +439,66 @@ WHERE t.depth = 0 AND s.parent_key IS NOT NULL AND t.parent_existing IS NULL
             ":start + row_number() OVER (ORDER BY eff, depth, seq) FROM rj_import_tree",
             start=start,
         )
+        # Published replies per new comment, so `reply_count` is right as it is inserted
+        # (no second pass that rewrites every parent row and its index entries).
+        self._execute("""
+INSERT INTO rj_import_replies (seq, n)
+SELECT t.parent_seq, count(*) FROM rj_import_tree t JOIN rj_import_staging c ON c.seq = t.seq
+WHERE t.parent_seq IS NOT NULL AND c.status = 'published'
+GROUP BY t.parent_seq
+""")
 
     def _move(self) -> None:
         self._execute("""
 INSERT INTO comments (id, site_id, thread_id, parent_id, root_id, status, body_md, body_html,
   author_name, author_email, is_guest, ip_hash, moderation, score, upvotes, downvotes,
   reply_count, flag_count, source_key, created_at, edited_at)
-SELECT i.new_id, :site, s.thread_id, COALESCE(pi.new_id, t.parent_existing),
+SELECT i.new_id, :site, ts.thread_id, COALESCE(pi.new_id, t.parent_existing),
   COALESCE(ri.new_id, t.root_existing), s.status, s.body_md, s.body_html,
-  s.author_name, s.author_email, s.is_guest, s.ip_hash, s.moderation, s.score, s.upvotes,
-  s.downvotes, 0, 0, s.source_key, s.created_at, s.edited_at
+  s.author_name, s.author_email, TRUE, s.ip_hash, """ + self._json("s.moderation") + """,
+  s.score, s.upvotes, s.downvotes, COALESCE(r.n, 0), 0, s.source_key, s.created_at, s.edited_at
 FROM rj_import_staging s
+JOIN rj_import_thread_staging ts ON ts.tseq = s.thread_seq
 JOIN rj_import_tree t ON t.seq = s.seq
 JOIN rj_import_ids i ON i.seq = s.seq
 LEFT JOIN rj_import_ids pi ON pi.seq = t.parent_seq
 LEFT JOIN rj_import_ids ri ON ri.seq = t.root_seq
-ORDER BY i.new_id
+LEFT JOIN rj_import_replies r ON r.seq = s.seq
 """)
 
+    def _json(self, column: str) -> str:
+        return f"CAST({column} AS JSON)" if self._pg else column
+
     def _recount(self) -> None:
-        """Published replies per parent and published comments per thread, for touched threads."""
+        """Counters of what existed before: replies of earlier imports' comments, threads."""
         self._execute("""
-INSERT INTO rj_import_counts (id, n)
-SELECT parent_id, count(*) FROM comments
-WHERE thread_id IN (SELECT thread_id FROM rj_import_threads)
-  AND status = 'published' AND parent_id IS NOT NULL
-GROUP BY parent_id
-""")
-        self._execute("""
-UPDATE comments SET reply_count = (SELECT n FROM rj_import_counts k WHERE k.id = comments.id)
-WHERE id IN (SELECT id FROM rj_import_counts)
+UPDATE comments SET reply_count = (
+  SELECT count(*) FROM comments c
+  WHERE c.thread_id = comments.thread_id AND c.status = 'published' AND c.parent_id = comments.id)
+WHERE id IN (SELECT parent_existing FROM rj_import_tree WHERE parent_existing IS NOT NULL)
 """)
         self._execute("""
 UPDATE threads SET comment_count = (
   SELECT count(*) FROM comments c WHERE c.thread_id = threads.id AND c.status = 'published')
-WHERE id IN (SELECT thread_id FROM rj_import_threads)
+WHERE id IN (SELECT thread_id FROM rj_import_thread_staging)
 """)
 
 
-_STAGING_COLUMNS = tuple(c.name for c in staging.columns)
+class ImportAborted(Exception):
+    """Raised into a COPY in progress when the import fails (so the server discards it)."""
 
 
-def _insert_staging(conn: Connection, batch: list[dict[str, Any]]) -> None:
-    """executemany straight to the driver: the hot path of an import (SQLAlchemy's per-row
-    parameter processing costs more than the insert itself).
-
-    The one dialect branch: SQLite gets datetimes in SQLAlchemy's own text format (what
-    `UTCDateTime` stores), PostgreSQL gets aware datetimes; JSON goes in as text on both.
-    """
-    cols = _STAGING_COLUMNS
-    sqlite_ = conn.dialect.name == "sqlite"
-    mark = "?" if sqlite_ else "%s"
-    sql = (f"INSERT INTO rj_import_staging ({', '.join(cols)}) "  # noqa: S608  # fixed names
-           f"VALUES ({', '.join([mark] * len(cols))})")
-    rows = []
-    for row in batch:
-        values: list[Any] = [row.get(c) for c in cols]
-        for i in (_CREATED, _EDITED):
-            when = values[i]
-            if when is not None:
-                values[i] = _sqlite_time(when) if sqlite_ else when.astimezone(UTC)
-        if values[_MODERATION] is not None:
-            values[_MODERATION] = json.dumps(values[_MODERATION])
-        rows.append(tuple(values))
-    conn.exec_driver_sql(sql, rows)
+_SQLITE_CACHE_KIB = 65536  # 64 MiB per schema (main, temp), for the import's session only
 
 
-_CREATED = _STAGING_COLUMNS.index("created_at")
-_EDITED = _STAGING_COLUMNS.index("edited_at")
-_MODERATION = _STAGING_COLUMNS.index("moderation")
+def _insert_sql(table: str, cols: Sequence[str], mark: str) -> str:
+    return (f"INSERT INTO {table} ({', '.join(cols)}) "  # noqa: S608  # fixed names
+            f"VALUES ({', '.join([mark] * len(cols))})")
 
 
-def _sqlite_time(value: datetime) -> str:
-    # SQLAlchemy's SQLite DateTime format, in UTC (as UTCDateTime.process_bind_param does).
-    v = value.astimezone(UTC)
-    return (f"{v.year:04d}-{v.month:02d}-{v.day:02d} {v.hour:02d}:{v.minute:02d}:"
-            f"{v.second:02d}.{v.microsecond:06d}")
+_CREATED = _COMMENT_COLUMNS.index("created_at")
+_EDITED = _COMMENT_COLUMNS.index("edited_at")
+assert len(_COMMENT_COLUMNS) - 1 == _EDITED and _CREATED == _EDITED - 1
 
 
 def lock_for_ids(conn: Connection, table: str) -> None:
