@@ -75,16 +75,14 @@ def generate(path: Path, comments: int, seed: int = 5) -> None:
 
 def child(url: str, file: str, workers: int | None) -> None:
     """Run one import in this process and print its figures as JSON."""
-    from datetime import UTC, datetime
-
-    from rejoinder.importers.disqus import DisqusSource
-    from rejoinder.importers.pipeline import ImportOptions, SiteSpec, run_import
-    from rejoinder.storage.engine import Database, migrate
-
     import resource
+    from datetime import UTC, datetime
 
     from rejoinder.config import Settings
     from rejoinder.importers.cli import _ip_hasher
+    from rejoinder.importers.disqus import DisqusSource
+    from rejoinder.importers.pipeline import ImportOptions, SiteSpec, run_import
+    from rejoinder.storage.engine import Database, migrate
 
     migrate(url)
     db = Database(url, pool_size=1)
