@@ -8,6 +8,7 @@ CDATA sections arrive as plain text.
 from __future__ import annotations
 
 import io
+import re
 import xml.etree.ElementTree as ET  # expat does not expand external entities
 from collections.abc import Iterator
 from pathlib import Path
@@ -119,6 +120,9 @@ class XmlStream:
                 parent.remove(elem)
 
 
+_LIBXML_PLACE = re.compile(r"(?:,? line \d+(?:, column \d+)?)+\s*$")
+
+
 def _reason(exc: ET.ParseError) -> str:
     # "no element found: line 9, column 0" → "no element found" (the position is given above).
     return str(exc).split(":", 1)[0]
@@ -165,7 +169,7 @@ class TopLevel:
                         del parent[0]
             except etree.XMLSyntaxError as exc:
                 line, column = exc.position
-                reason = str(exc.msg).split(", line ", 1)[0]
+                reason = _LIBXML_PLACE.sub("", str(exc.msg).strip())  # the place is given above
                 raise ImportFailed(
                     f"{self.path.name}: not well-formed XML at line {line}, column {column}: "
                     f"{reason}"

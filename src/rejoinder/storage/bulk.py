@@ -199,7 +199,7 @@ class CommentStager:
             for schema in ("main", "temp"):
                 old = conn.exec_driver_sql(f"PRAGMA {schema}.cache_size").scalar()
                 self._sqlite_cache.append((schema, old))
-                conn.exec_driver_sql(f"PRAGMA {schema}.cache_size=-{_SQLITE_CACHE_KIB}")
+                conn.exec_driver_sql(f"PRAGMA {schema}.cache_size=-{_SQLITE_CACHE_KIB[schema]}")
         for table in _TEMP_TABLES:
             table.drop(conn, checkfirst=True)  # a leftover from a crashed run on this connection
             table.create(conn)
@@ -488,7 +488,8 @@ class ImportAborted(Exception):
     """Raised into a COPY in progress when the import fails (so the server discards it)."""
 
 
-_SQLITE_CACHE_KIB = 65536  # 64 MiB per schema (main, temp), for the import's session only
+# Page cache for the import's session only: the temporary tables (staging, tree) get the most.
+_SQLITE_CACHE_KIB = {"main": 16384, "temp": 32768}
 
 
 def _insert_sql(table: str, cols: Sequence[str], mark: str) -> str:
