@@ -193,7 +193,8 @@ def main() -> None:
                           "met" if met else "NOT met")
             console.print(f"{name}: {r}")
             results[name] = {**r, "comments_per_s": round(rate, 1), "peak_total_mb": round(peak, 1),
-                             "target_met": met}
+                             "target_met": met, "date": time.strftime("%Y-%m-%d %H:%M"),
+                             "load_average_1m": round(os.getloadavg()[0], 2)}
         console.print(table)
     save(args.comments, results)
 
@@ -205,9 +206,11 @@ def save(comments: int, results: dict[str, Any]) -> None:
         data = json.loads(path.read_text())
     except (FileNotFoundError, json.JSONDecodeError):
         data = {}
+    earlier = data.get("import", {})
+    if earlier.get("comments") == comments:  # `--only`: keep the other database's figures
+        results = {**earlier.get("results", {}), **results}
     data["import"] = {
         "comments": comments, "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d"),
-        "load_average": [round(x, 2) for x in os.getloadavg()],
         "target": {"comments_per_s": TARGET_RATE, "peak_mb": TARGET_MB},
         "results": results,
     }
