@@ -23,6 +23,7 @@ from rejoinder.services.demo import ensure_demo
 from rejoinder.services.ports import Classifier
 from rejoinder.services.sites import all_origins
 from rejoinder.storage.engine import Database
+from rejoinder.storage.epoch import EpochWatcher
 from rejoinder.storage.uow import SqlUnitOfWork
 from rejoinder.web import errors, moderation, pages
 from rejoinder.web import notifications as notification_pages
@@ -84,7 +85,11 @@ def create_app(settings: Settings, *, classifier: Classifier | None = None) -> F
         if ensure_demo(services):
             origins_cache["at"] = 0.0
         outbox = app.state.outbox = start_outbox_worker(services, db)  # mail, webhooks after commit
+        # CLI commands that write directly (import, site set, restore) reach our cache this way.
+        epoch = app.state.epoch = EpochWatcher(db, services.cache.clear)
+        epoch.start()
         yield
+        epoch.stop()
         outbox.stop()
         app.state.perspective.close()
         close = getattr(services.events, "close", None)

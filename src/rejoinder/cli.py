@@ -138,14 +138,28 @@ def site_set(
             updates[key] = json.loads(value)
         except ValueError:
             updates[key] = value
-    services = _services(_settings(config))
+    settings = _settings(config)
+    services = _services(settings)
     with services.uow.write() as store:
         site = store.site_by_slug(slug)
         if site is None:
             err.print(f"[red]error:[/red] no site {slug!r}")
             raise typer.Exit(1)
         store.update_site(site.id, settings={**site.raw_settings, **updates})
+    _tell_running_servers(settings)
     typer.echo(f"updated {', '.join(sorted(updates))} on {slug}")
+
+
+def _tell_running_servers(settings: Settings) -> None:
+    """Cached pages embed site settings and comments: make running servers drop them."""
+    from rejoinder.storage.engine import Database
+    from rejoinder.storage.epoch import bump_epoch
+
+    db = Database(settings.resolved_database_url, pool_size=1)
+    try:
+        bump_epoch(db)
+    finally:
+        db.dispose()
 
 
 @site_app.command("sso-secret")

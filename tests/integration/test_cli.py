@@ -114,3 +114,28 @@ def test_classify_uses_the_sites_policy(env: dict[str, str]) -> None:
     assert orjson.loads(default.stdout.splitlines()[0])["action"] == "publish"
     missing = CliRunner().invoke(app, ["moderate", "classify", "--site", "nosuch"], input="")
     assert missing.exit_code == 1
+
+
+def test_cli_writes_reach_a_running_servers_cache(env: dict[str, str]) -> None:
+    """A server without Redis caches thread pages; `site set` and `import` run in another
+    process, so they move the cache epoch, and the server's watcher drops the stale pages."""
+    from fastapi.testclient import TestClient
+
+    from rejoinder.app import create_app
+
+    assert run("site", "create", "blog", "--origin", "https://blog.example.org")[0] == 0
+    with TestClient(create_app(Settings(rate_limits=False))) as tc:
+        watcher = tc.app.state.epoch  # type: ignore[attr-defined]
+        watcher.stop()  # the test looks itself, rather than wait for the thread's next second
+        watcher.check()
+        params = {"site": "blog", "thread": "/a"}
+        assert tc.post("/api/v1/comments", json={**params, "body": "first"}).status_code == 201
+        before = tc.get("/api/v1/comments", params=params).json()
+        assert tc.get("/api/v1/comments", params=params).json() == before  # cached now
+        assert run("site", "set", "blog", "edit_window_s=60")[0] == 0
+        # Until the watcher looks, the cached page is what readers get: that is the staleness.
+        assert tc.get("/api/v1/comments", params=params).json() == before
+        assert watcher.check() is True
+        after = tc.get("/api/v1/comments", params=params).json()
+        assert after["edit_window_seconds"] == 60 != before["edit_window_seconds"]
+        assert watcher.check() is False  # nothing moved since

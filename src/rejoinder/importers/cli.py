@@ -106,6 +106,7 @@ def _run(
     from rejoinder.importers.pipeline import ImportOptions, SiteSpec, run_import
     from rejoinder.services.context import utcnow
     from rejoinder.storage.engine import Database, migrate
+    from rejoinder.storage.epoch import bump_epoch
 
     settings = _settings(config)
     options = ImportOptions(
@@ -138,6 +139,8 @@ def _run(
                 create_site=SiteSpec(origins=list(origin or ())) if create_site else None,
                 reviewer=reviewer, progress=progress,
             )
+        if not dry_run:
+            bump_epoch(db)  # running servers drop cached pages that lack the imported comments
     except (ImportFailed, DomainError) as exc:
         message = exc.message if isinstance(exc, DomainError) else str(exc)
         err.print(f"[red]import failed, nothing was imported:[/red] {message}")

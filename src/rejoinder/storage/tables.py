@@ -314,3 +314,13 @@ class PerspectiveFeedbackRow(Base):
     languages: Mapped[list[Any]] = mapped_column(JSON)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class CacheEpochRow(Base):
+    """One row: a counter that commands outside the server (import, `site set`, restore) move,
+    so that running servers without Redis drop their cached pages (see storage/epoch.py)."""
+
+    __tablename__ = "cache_epoch"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    value: Mapped[int] = mapped_column(BigInteger)

@@ -1,0 +1,76 @@
+"""The cache epoch: how a command outside the server reaches the server's page cache.
+
+A running server caches thread pages and counts in memory and drops them on its own writes (and,
+through Redis, on its siblings'). A CLI command that writes to the database directly (an import,
+`site set`, a restore) is none of those, so it moves this counter; `EpochWatcher` in each server
+reads it once a second in a background thread and clears the cache when it moved. The read path
+pays nothing for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import cast
+
+from sqlalchemy import Connection, Table, select, update
+
+from rejoinder.storage.engine import Database
+from rejoinder.storage.tables import CacheEpochRow
+
+log = logging.getLogger("rejoinder.cache")
+cache_epoch = cast(Table, CacheEpochRow.__table__)
+
+
+def read_epoch(conn: Connection) -> int:
+    value = conn.execute(select(cache_epoch.c.value).where(cache_epoch.c.id == 1)).scalar()
+    return int(value or 0)
+
+
+def bump_epoch(db: Database) -> None:
+    """Tell every running server to drop its cached pages (within about a second)."""
+    with db.writer.connect() as conn, conn.begin():
+        conn.execute(update(cache_epoch).where(cache_epoch.c.id == 1)
+                     .values(value=cache_epoch.c.value + 1))
+
+
+class EpochWatcher:
+    def __init__(self, db: Database, clear: Callable[[], None], every_s: float = 1.0) -> None:
+        self.db = db
+        self.clear = clear
+        self.every_s = every_s
+        self._seen: int | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def check(self) -> bool:
+        """Read the epoch once; clear the cache if it moved since the last look."""
+        with self.db.reader.connect() as conn:
+            value = read_epoch(conn)
+        moved = self._seen is not None and value != self._seen
+        self._seen = value
+        if moved:
+            log.info("cache epoch moved to %s: cached pages dropped", value)
+            self.clear()
+        return moved
+
+    def start(self) -> None:
+        if self.every_s <= 0 or self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, name="rejoinder-epoch", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.check()
+            except Exception as exc:  # the database away for a moment: look again later
+                log.debug("cache epoch check failed: %s", type(exc).__name__)
+            self._stop.wait(self.every_s)
