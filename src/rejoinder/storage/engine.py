@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _json_loads(text: str | bytes) -> Any:
+    # orjson is several times faster than json on the uncached thread read (every comment has a
+    # JSON column); it refuses the NaN/Infinity that Python's json may have written, so those
+    # rare values still go through json.
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 class Database:
@@ -36,6 +48,7 @@ class Database:
                 max_overflow=pool_size,
                 pool_pre_ping=True,  # survive a PostgreSQL restart without restarting ourselves
                 pool_recycle=1800,
+                json_deserializer=_json_loads,
             )
 
     def dispose(self) -> None:
@@ -50,6 +63,7 @@ def _sqlite_engine(url: str, *, pool_size: int, immediate: bool) -> Engine:
         pool_size=pool_size,
         max_overflow=0 if immediate else pool_size,
         pool_timeout=60,
+        json_deserializer=_json_loads,
     )
     event.listen(engine, "connect", _sqlite_pragmas)
     begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
