@@ -85,7 +85,7 @@ def create_app(settings: Settings, *, classifier: Classifier | None = None) -> F
         if ensure_demo(services):
             origins_cache["at"] = 0.0
         outbox = app.state.outbox = start_outbox_worker(services, db)  # mail, webhooks after commit
-        # CLI commands that write directly (import, site set, restore) reach our cache this way.
+        # CLI commands that write directly (import, site set) reach our cache this way (ADR 0013).
         epoch = app.state.epoch = EpochWatcher(db, services.cache.clear)
         epoch.start()
         yield

@@ -58,6 +58,12 @@ class EpochWatcher:
     def start(self) -> None:
         if self.every_s <= 0 or self._thread is not None:
             return
+        # The first look happens here, before the app serves: on a new SQLite file, a first
+        # connection made by this thread could race a request's (switching the file to WAL).
+        try:
+            self.check()
+        except Exception as exc:  # the database is down: the thread's looks will retry
+            log.debug("cache epoch check failed: %s", type(exc).__name__)
         self._thread = threading.Thread(target=self._run, name="rejoinder-epoch", daemon=True)
         self._thread.start()
 
@@ -68,9 +74,8 @@ class EpochWatcher:
             self._thread = None
 
     def _run(self) -> None:
-        while not self._stop.is_set():
+        while not self._stop.wait(self.every_s):
             try:
                 self.check()
             except Exception as exc:  # the database away for a moment: look again later
                 log.debug("cache epoch check failed: %s", type(exc).__name__)
-            self._stop.wait(self.every_s)
