@@ -78,7 +78,11 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # busy_timeout first: switching to WAL needs a lock another connection may briefly hold.
     cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA journal_mode=WAL")
+    # WAL is a property of the file: set it once. Asking needs no lock, setting it again does,
+    # and on a busy new file that re-setting could fail with "database is locked" regardless of
+    # busy_timeout (seen when a background thread's first connection raced a request's).
+    if str(cur.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+        cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=FULL")  # an acknowledged comment survives power loss too
     cur.close()
 
