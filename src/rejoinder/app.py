@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
 
 from rejoinder import __version__
 from rejoinder.config import Settings, load_settings
@@ -34,6 +35,18 @@ from rejoinder.web.fastpath import CachedReads
 from rejoinder.web.middleware import BodyLimit, Observe, SiteCors
 
 log = logging.getLogger("rejoinder")
+
+
+class RejoinderApp(FastAPI):
+    """FastAPI, with cached reads answered before the middleware stack (see web/fastpath.py)."""
+
+    fast_reads: CachedReads | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (self.fast_reads is not None and scope["type"] == "http"
+                and scope["method"] == "GET" and await self.fast_reads.serve(scope, send)):
+            return
+        await super().__call__(scope, receive, send)
 
 
 def build_services(
@@ -98,7 +111,7 @@ def create_app(settings: Settings, *, classifier: Classifier | None = None) -> F
         services.scoring_pool.shutdown(wait=False, cancel_futures=True)
         db.dispose()
 
-    app = FastAPI(
+    app = RejoinderApp(
         title="Rejoinder",
         version=__version__,
         description="Comments for news sites and blogs, with offline moderation.",
@@ -128,7 +141,7 @@ def create_app(settings: Settings, *, classifier: Classifier | None = None) -> F
     app.include_router(moderation.router)  # issue 4: moderator pages and /static
     # issue 9: Perspective-compatible /v1alpha1/comments:analyze for Coral and Comentario
     perspective_api.install(app, settings, db, services.classifier, lambda: services.now())
-    app.add_middleware(CachedReads, services=services, limiter=app.state.limiter)
+    app.fast_reads = CachedReads(services, app.state.limiter, origins)
     app.add_middleware(SiteCors, origins=origins)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(Observe)

@@ -229,3 +229,36 @@ def test_cached_pages_and_counts_follow_every_write(client: TestClient) -> None:
                   headers={"Authorization": f"Bearer {a['edit_token']}"})
     assert ids(thread(client)["comments"]) == [b["id"]]
     assert client.get("/api/v1/counts", params=params).json()["counts"]["/2026/11/story"] == 1
+
+
+def test_a_cached_answer_has_the_headers_of_an_uncached_one(client: TestClient) -> None:
+    # Cached reads are answered in front of the middleware stack (web/fastpath.py): they must
+    # still carry the security headers and, for a site's origin, the CORS headers.
+    post(client, "first")
+    counts = [("site", "news"), ("thread", "/2026/11/story"), ("thread", "/2026/11/other")]
+    for origin in (None, "https://news.example.org", "https://elsewhere.example"):
+        h = {"Origin": origin} if origin else {}
+        for path, params in (("/api/v1/comments", [("site", "news"),
+                                                   ("thread", "/2026/11/story")]),
+                             ("/api/v1/counts", counts)):
+            client.app.state.services.cache.clear()  # type: ignore[attr-defined]
+            miss = client.get(path, params=params, headers=h)
+            hit = client.get(path, params=params, headers=h)
+            assert miss.status_code == hit.status_code == 200
+            assert hit.content == miss.content
+            same = {k: v for k, v in miss.headers.items() if k != "date"}
+            assert {k: v for k, v in hit.headers.items() if k != "date"} == same
+            assert hit.headers["x-content-type-options"] == "nosniff"
+            assert "default-src 'none'" in hit.headers["content-security-policy"]
+            allowed = origin == "https://news.example.org"
+            assert hit.headers.get("access-control-allow-origin") == (origin if allowed else None)
+
+
+def test_cached_counts_answer_moves_with_any_write(client: TestClient) -> None:
+    params = [("site", "news"), ("thread", "/2026/11/story"), ("thread", "/2026/11/other")]
+    post(client, "first")
+    for expected in (1, 2, 3):
+        for _ in range(3):  # the first asks the database, the others are answered from memory
+            got = client.get("/api/v1/counts", params=params).json()["counts"]
+            assert got == {"/2026/11/story": expected, "/2026/11/other": 0}
+        post(client, f"comment {expected + 1}")

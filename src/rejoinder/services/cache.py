@@ -22,6 +22,8 @@ class ThreadCache:
         # Published-comment counts per (site, thread key), for listing pages.
         self._counts: dict[tuple[str, str], int] = {}
         self.enabled = True
+        # Moves on every invalidation anywhere: what was derived from the cache before is stale.
+        self.version = 0
 
     def generation(self, site: str, thread: str) -> int:
         """A counter that moves on every invalidation; a page built under an older one is stale."""
@@ -74,6 +76,7 @@ class ThreadCache:
 
     def invalidate(self, site: str, thread: str) -> None:
         with self._lock:
+            self.version += 1
             self._counts.pop((site, thread), None)
             self._generation[(site, thread)] = self._generation.get((site, thread), 0) + 1
             for key in self._by_thread.pop((site, thread), ()):
@@ -81,6 +84,7 @@ class ThreadCache:
 
     def clear(self) -> None:
         with self._lock:
+            self.version += 1
             for site_thread in list(self._by_thread):
                 self._generation[site_thread] = self._generation.get(site_thread, 0) + 1
             self._pages.clear()
