@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import re
 from pathlib import Path
 
 HERE = Path(__file__).parent
@@ -370,6 +371,89 @@ CODED_TEST_2 = [
     "Israelis are a nation of thieves and killers, their time should be over.",
 ]
 
+# --- identity-term debiasing, round 2 (Dixon et al. 2018; ADR 0014) --------------------------------
+# The datasets mention some identity terms mostly in hateful posts (hate rate where annotated:
+# "Black people" 0.55, "trans" 0.67, "immigrants" 0.53, "Muslims" 0.44, against 0.21 overall), and
+# the forms above rarely use the bare nouns ("a Jew", "trans people", "Black people"). So the bare
+# forms get neutral and positive sentences, written for this purpose in frames that share no
+# three-word sequence with the identity test templates below (checked in _check_disjoint and by
+# tests/unit/moderation/test_examples_disjoint.py), plus the existing hateful training frames, so
+# each term keeps some hateful examples (what matters is what is said about the group).
+# (singular person, plural)
+IDENTITY_FORMS_2 = [
+    ("a Jew", "Jews"), ("a Jewish woman", "Jewish people"), ("an Israeli", "Israelis"),
+    ("a Muslim", "Muslims"), ("a Muslim man", "Muslim women"),
+    ("a Black woman", "Black people"), ("a Black man", "Black men"),
+    ("a gay man", "gay people"), ("a lesbian", "lesbians"),
+    ("a trans woman", "trans people"), ("a trans man", "trans men"),
+    ("a transgender person", "transgender people"),
+    ("a disabled person", "disabled people"), ("a wheelchair user", "wheelchair users"),
+    ("a woman", "women"), ("an immigrant", "immigrants"), ("a refugee", "refugees"),
+    ("a Hispanic man", "Hispanic people"), ("an Asian woman", "Asian people"), ("an Arab", "Arabs"),
+]
+DEBIAS_FRAMES_TRAIN = [
+    "{One} coached our daughter's football team this season.",
+    "{One} fixed my bike and would not take any money for it.",
+    "As {one}, I found the article fair and well researched.",
+    "{One} won the science prize at the county fair.",
+    "I grew up next to {one} who taught me to play chess.",
+    "{One} answered questions from readers in the comments below.",
+    "The interview with {one} about the rail strike is worth reading.",
+    "Congratulations to {one} who just became the club's youngest captain.",
+    "The jury included {one}, a retired teacher and two students.",
+    "I asked {one} at work what they thought about the new rules.",
+    "Being {one} in a small town has its ups and downs, like anything else.",
+    "{One} was the first to help when the storm knocked the power out.",
+    "{Many} pay taxes, raise children and worry about the rent like everyone else.",
+    "{Many} are ordinary people with ordinary lives.",
+    "A podcast series asked {many} to tell their own stories.",
+    "{Many} deserve the same respect as anyone.",
+    "Hate crimes against {many} rose last year, the police said.",
+    "Jokes about {many} are not funny, please stop.",
+    "Some of the funniest comedians around are {many}.",
+    "{Many} are welcome at our club, as is everyone.",
+    "A study followed 2,000 {many} over ten years.",
+    "{Many} are not a single bloc and should not be treated as one.",
+    "The photo series shows {many} at work, at home and at play.",
+    "Why are people still so rude to {many} online?",
+    "{Many} have shaped the music we all listen to.",
+    "I have learned a lot from {many} in this forum.",
+]
+# Identity-neutral *validation* frames: never trained on, never in the test templates. Written to
+# identity_val.jsonl to check the false-hold rate while working, so the test set stays unseen.
+DEBIAS_FRAMES_VAL = [
+    "{One} drove the minibus on the school trip.",
+    "Last week {one} rescued a dog from the river.",
+    "{One} ran the marathon in under four hours.",
+    "Thanks to {one} the bridge club finally has a website.",
+    "{Many} enjoy football as much as anyone.",
+    "{Many} shop at the same supermarkets as the rest of us.",
+    "I have worked alongside {many} for twenty years.",
+    "A radio series made by {many} starts tonight.",
+]
+# Ordinary war and defence discussion (the comment threads we serve are news about wars): none
+# of these is taken from the seed threads.
+MILITARY_TRAIN = [
+    "Their air force lost three jets in the first week, which nobody expected.",
+    "Anti-tank missiles changed how armoured columns move in open country.",
+    "The exercise tested how fast paratroopers can be dropped behind the lines.",
+    "Israel's air force trains with the Greeks every year over the Mediterranean.",
+    "Drones are cheap, tanks are not, and that is the whole lesson of this war.",
+    "The navy says the frigate shot down two drones over the Red Sea.",
+    "Old Soviet air defence still catches pilots who fly too low and too slow.",
+    "Israeli pilots are among the best trained in the world, whatever you think of the politics.",
+    "The artillery duel went on all night according to both sides.",
+    "Their helicopters were easy targets once the shoulder-fired missiles arrived.",
+    "Special forces landed by night and were gone before sunrise.",
+    "The brigade lost most of its armour crossing the river.",
+    "Israel can strike almost anywhere in the region, that is simply a fact.",
+    "Airborne troops jumped from transport planes during the NATO drill.",
+    "Stealth jets are hard to see on radar but not invisible.",
+    "The convoy was ambushed and every vehicle was destroyed.",
+    "Egypt, Jordan and Israel all fly American-built fighters.",
+    "Syria's radars are old and Israel's electronic warfare is very good.",
+]
+
 VARIANT_PREFIX = ["", "Honestly, ", "Wake up people: ", "Let's be real. ", "lol "]
 VARIANT_SUFFIX = ["", " Think about it.", " Just saying.", " Everyone knows it.", " Prove me wrong."]
 
@@ -483,6 +567,64 @@ def _identity_rows() -> list[dict[str, object]]:
     return unique
 
 
+def _fill(frame: str, one: str, many: str) -> str:
+    text = frame.format(one=one, One=one[0].upper() + one[1:], many=many,
+                        Many=many[0].upper() + many[1:])
+    return text[0].upper() + text[1:]
+
+
+def _identity_val_rows() -> list[dict[str, object]]:
+    """Identity-neutral validation sentences (frames of their own): checked, never trained on."""
+    group_of = {"Jew": "jewish", "Israeli": "jewish", "Muslim": "muslim", "Black": "black",
+                "gay": "gay", "lesbian": "gay", "trans": "trans", "disabled": "disabled",
+                "wheelchair": "disabled", "woman": "women", "women": "women",
+                "immigrant": "immigrant", "refugee": "immigrant"}
+    out: list[dict[str, object]] = []
+    for f_i, frame in enumerate(DEBIAS_FRAMES_VAL):
+        for g_i, (one, many) in enumerate(IDENTITY_FORMS_2):
+            group = next((g for w, g in group_of.items() if w in f"{one} {many}".split()
+                          or w in one.split()), "other")
+            out.append({"id": f"identity-val-{f_i:02d}-{g_i:02d}", "text": _fill(frame, one, many),
+                        "labels": [], "expected": "publish", "group": group})
+    return out
+
+
+def _skeleton(text: str, terms: list[str]) -> list[str]:
+    """Lower-cased words of a sentence with every identity phrase replaced by one token."""
+    low = text.lower()
+    for t in sorted(terms, key=len, reverse=True):
+        low = re.sub(rf"\b{re.escape(t.lower())}\b", " X ", low)
+    return re.findall(r"[a-z0-9']+|X", low)
+
+
+def _check_disjoint(rows: list[dict[str, object]], ident: list[dict[str, object]],
+                    val: list[dict[str, object]]) -> None:
+    """No identity test sentence is trained on or validated with, and no trained or validation
+    sentence shares a three-word sequence with an identity test template (frames are disjoint)."""
+    test_texts = {str(r["text"]) for r in ident}
+    used = [str(r["text"]) for r in rows if r["split"] == "train"] + [str(r["text"]) for r in val]
+    clash = test_texts & set(used)
+    assert not clash, f"identity test sentences in train/val: {sorted(clash)[:5]}"
+    terms = identity_terms()
+
+    def grams(text: str) -> set[tuple[str, ...]]:
+        w = _skeleton(text, terms)
+        return {tuple(w[i : i + 3]) for i in range(len(w) - 2)}
+
+    test_grams = set().union(*(grams(t) for t in test_texts))
+    debias = [str(r["text"]) for r in rows if str(r["kind"]).startswith("identity_debias")]
+    for text in debias + [str(r["text"]) for r in val]:
+        shared = grams(text) & test_grams
+        assert not shared, f"{text!r} shares {shared} with an identity test template"
+
+
+def identity_terms() -> list[str]:
+    """Every identity phrase used by the test templates and the debiasing forms."""
+    terms = {w for forms in IDENTITY_GROUPS.values() for w in forms}
+    terms |= {w for pair in IDENTITY_FORMS_2 for w in pair}
+    return sorted(t for t in terms if t)
+
+
 def _template_rows() -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
 
@@ -499,7 +641,22 @@ def _template_rows() -> list[dict[str, object]]:
     add("identity_neutral_tpl", NEUTRAL_FRAMES_TEST, "test", _labels())
     add("identity_hate_tpl", HATE_FRAMES_TRAIN, "train", _labels(hate=1))
     add("identity_hate_tpl", HATE_FRAMES_TEST, "test", _labels(hate=1))
+    debias_forms = [(one, many, "") for one, many in IDENTITY_FORMS_2]
+    for kind, frames, forms, labels in (
+        ("identity_debias", DEBIAS_FRAMES_TRAIN, debias_forms, _labels()),
+        # the hateful training frames for the bare forms the first round lacks
+        ("identity_debias_hate", HATE_FRAMES_TRAIN, debias_forms, _labels(hate=1)),
+    ):
+        seen = {str(r["text"]) for r in rows}
+        for f_i, frame in enumerate(frames):
+            for g_i, (one, many, _) in enumerate(forms):
+                text = _fill(frame, one, many)
+                if text not in seen:
+                    seen.add(text)
+                    rows.append({"id": f"{kind}-{f_i:02d}-{g_i:02d}", "text": text,
+                                 "labels": labels, "kind": kind, "split": "train"})
     for kind, items, split, labels in (
+        ("military", MILITARY_TRAIN, "train", _labels()),
         ("geopolitics", GEOPOLITICS_TRAIN, "train", _labels()),
         ("geopolitics", GEOPOLITICS_TEST, "test", _labels()),
         ("coded_antisemitism_2", CODED_TRAIN_2, "train", _labels(hate=1)),
@@ -513,17 +670,23 @@ def _template_rows() -> list[dict[str, object]]:
 
 def main() -> None:
     rows = _rows() + _template_rows()
+    ident = _identity_rows()
+    val = _identity_val_rows()
+    _check_disjoint(rows, ident, val)
     for split in ("train", "test"):
         with open(HERE / f"{split}.jsonl", "w", encoding="utf-8") as fh:
             for row in rows:
                 if row["split"] == split:
                     fh.write(json.dumps({k: v for k, v in row.items() if k != "split"}) + "\n")
-    ident = _identity_rows()
     with open(HERE / "identity_neutral.jsonl", "w", encoding="utf-8") as fh:
         for row in ident:
             fh.write(json.dumps(row) + "\n")
+    with open(HERE / "identity_val.jsonl", "w", encoding="utf-8") as fh:
+        for row in val:
+            fh.write(json.dumps(row) + "\n")
     n_train = sum(r["split"] == "train" for r in rows)
-    print(f"train {n_train}, test {len(rows) - n_train}, identity templates {len(ident)}")
+    print(f"train {n_train}, test {len(rows) - n_train}, identity templates {len(ident)}, "
+          f"identity validation {len(val)}")
 
 
 if __name__ == "__main__":
