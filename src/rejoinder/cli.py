@@ -72,8 +72,11 @@ def serve(
     if workers > 1 and not settings.redis_url:
         err.print("[yellow]warning:[/yellow] several workers without REJOINDER_REDIS_URL: "
                   "thread page caching is off and live events reach only one worker's readers")
+    from rejoinder.web.server import CorkedHttpToolsProtocol
+
     common: dict[str, Any] = {"host": host, "port": port, "log_level": settings.log_level, "access_log": False,
-              "proxy_headers": False, "timeout_graceful_shutdown": 5}
+              "proxy_headers": False, "timeout_graceful_shutdown": 5,
+              "http": CorkedHttpToolsProtocol}  # one write per response: web/server.py
     if moderation_only:  # issue 9: /v1alpha1/comments:analyze, /healthz, /metrics only
         os.environ["REJOINDER_MODERATION_ONLY"] = "1"
     if workers > 1:
