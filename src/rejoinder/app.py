@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import time
@@ -148,8 +149,25 @@ def create_app(settings: Settings, *, classifier: Classifier | None = None) -> F
     return app
 
 
+def settle_heap() -> None:
+    """Move everything alive now (models, tokenizer, SQLAlchemy metadata, templates) out of the
+    cycle collector's sight, once the server is built and before it serves.
+
+    A full collection scans every tracked object: measured at ~90 ms for this server's 140,000
+    objects, a pause that every request in flight waits out, and the cause of the 50-170 ms
+    p99 spikes seen under wrk. Those objects live as long as the process, so scanning them finds
+    nothing; `gc.freeze()` (the CPython recipe for servers) leaves collections to what requests
+    allocate. Only for `serve`: test processes build many apps and should collect them.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def app_from_env() -> FastAPI:
     """Factory for `uvicorn --factory` (used by `rejoinder serve --workers N`)."""
     if os.environ.get("REJOINDER_MODERATION_ONLY") == "1":  # serve --moderation-only
-        return perspective_api.create_moderation_app(load_settings())
-    return create_app(load_settings())
+        app = perspective_api.create_moderation_app(load_settings())
+    else:
+        app = create_app(load_settings())
+    settle_heap()
+    return app

@@ -82,13 +82,18 @@ def serve(
     if workers > 1:
         uvicorn.run("rejoinder.app:app_from_env", factory=True, workers=workers, **common)
     elif moderation_only:
+        from rejoinder.app import settle_heap
         from rejoinder.web.perspective import create_moderation_app
 
-        uvicorn.run(create_moderation_app(settings), **common)
+        moderation_app = create_moderation_app(settings)
+        settle_heap()
+        uvicorn.run(moderation_app, **common)
     else:
-        from rejoinder.app import create_app
+        from rejoinder.app import create_app, settle_heap
 
-        uvicorn.run(create_app(settings), **common)
+        app_ = create_app(settings)
+        settle_heap()
+        uvicorn.run(app_, **common)
 
 
 @app.command("migrate")
