@@ -13,6 +13,9 @@ The bands are written as ratios to the default hold thresholds.
 Artefacts (written into the package): models/linear/linear.npz (weights fp16, idf fp16) and
 models/linear/calibration.json. Run after training/prepare_data.py and the transformer run:
     python training/train_linear.py --trf-logits .train/dev4/l6/logits.npz
+or, when the transformer is not retrained (no GPU), with the shipped int8 model's logits:
+    nice -n 5 python training/transformer_logits.py          # -> .train/trf/logits.npz
+    python training/train_linear.py --trf-logits .train/trf/logits.npz
 """
 
 from __future__ import annotations
@@ -63,11 +66,14 @@ def main() -> None:
     ap.add_argument("--data", default=".train/data")
     ap.add_argument("--trf-logits", default=".train/dev4/l6/logits.npz")
     ap.add_argument("--out", default=str(MODELS / "linear"))
+    ap.add_argument("--own-repeat", type=int, default=4, help="extra copies of our own examples")
     args = ap.parse_args()
     data, out = Path(args.data), Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     train, val = load(data / "train.jsonl"), load(data / "val.jsonl")
-    train = train + [r for r in train if r["source"] == "own"] * 4  # as for the transformer
+    # Our own examples are few: repeat them (4 extra copies, as for the transformer; 9 was tried
+    # in ADR 0014 and lost hate recall on validation).
+    train = train + [r for r in train if r["source"] == "own"] * args.own_repeat
     t0 = time.perf_counter()
     df = features.document_frequencies([r["text"] for r in train])
     idf = features.idf_from_df(df, len(train)).astype(np.float16).astype(np.float32)
@@ -173,7 +179,8 @@ def main() -> None:
     }
     calib["version"] = time.strftime("%Y%m%d")
     (out / "calibration.json").write_text(json.dumps(calib, indent=1))
-    (Path(".train") / "linear_report.json").write_text(json.dumps(report, indent=1))
+    (out / "report.json" if out.resolve() != (MODELS / "linear").resolve()
+     else Path(".train") / "linear_report.json").write_text(json.dumps(report, indent=1))
     print(json.dumps(report, indent=1))
 
 

@@ -1,5 +1,5 @@
 """False holds on neutral identity sentences (training/examples/identity_neutral.jsonl, never
-trained on). Target: at most 1%; this guard fails above 2% (see docs/moderation.md)."""
+trained on). Target: at most 1% (met since ADR 0014: 1/265; see docs/moderation.md)."""
 
 from __future__ import annotations
 
@@ -16,5 +16,5 @@ def test_identity_false_hold_rate(pipeline: ModerationPipeline) -> None:
     assert len(rows) > 200
     report = evaluate(pipeline, rows)
     held = sum(int(m["held"]) for m in report.false_hold.values())
-    assert held / len(rows) <= 0.02, report.false_hold
+    assert held / len(rows) <= 0.01, report.false_hold
     assert all(m["rate"] <= 0.10 for m in report.false_hold.values()), report.false_hold
