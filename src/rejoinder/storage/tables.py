@@ -95,6 +95,9 @@ class CommentRow(Base):
         # The read path: one thread's visible top-level page, and the replies under it.
         Index("ix_comments_thread_status_root", "thread_id", "status", "root_id"),
         Index("ix_comments_site_status", "site_id", "status", "id"),
+        # Every post: the author's recent comments and first-comment check (migration 0008).
+        Index("ix_comments_site_ip", "site_id", "ip_hash", "status"),
+        Index("ix_comments_author", "author_id", "site_id", "status"),
         # Importers: where a comment came from (`disqus:123`), so a re-run adds no duplicates.
         UniqueConstraint("site_id", "source_key"),
     )
