@@ -100,10 +100,12 @@ def child(url: str, file: str, workers: int | None) -> None:
     db.dispose()
     # Peak memory of the import: this process plus its row-building worker (summed, so
     # pages the forked worker shares with us count twice: an upper bound).
-    worker_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    worker_mb = children.ru_maxrss / 1024
     print(json.dumps({
         "comments": summary.inserted, "read": summary.read, "seconds": seconds,
-        "cpu_seconds": cpu, "rss_mb": _peak_rss_mb(), "worker_rss_mb": worker_mb,
+        "cpu_seconds": cpu, "worker_cpu_seconds": children.ru_utime + children.ru_stime,
+        "rss_mb": _peak_rss_mb(), "worker_rss_mb": worker_mb,
         "workers": ImportOptions(workers=workers).worker_count(),
     }))
 

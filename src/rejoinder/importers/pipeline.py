@@ -29,11 +29,17 @@ from rejoinder.importers.records import (
     KeyMap,
     Skipped,
     Source,
-    SourceComment,
     SourceThread,
     clean_text_line,
 )
-from rejoinder.importers.workers import RowBuilder, row_converter
+from rejoinder.importers.workers import (
+    COMMENTS,
+    ROWS,
+    Producer,
+    Row,
+    RowBuilder,
+    comment_from,
+)
 from rejoinder.services.ports import Classifier
 from rejoinder.storage.bulk import CommentStager, StagedComment
 from rejoinder.storage.engine import Database
@@ -112,10 +118,11 @@ class Reviewer:
         self.classifier = classifier
         self.policy = policy
 
-    def review(self, rows: list[StagedComment]) -> tuple[list[StagedComment], int]:
-        """Rows with status and verdict set, and how many the policy did not publish."""
+    def review(self, rows: list[tuple[Any, ...]]) -> tuple[list[tuple[Any, ...]], int]:
+        """Rows (`StagedComment`'s order) with status and verdict set, and how many the policy
+        did not publish."""
         try:
-            all_scores: list[Any] = list(self.classifier.score([r.body_md for r in rows]))
+            all_scores: list[Any] = list(self.classifier.score([r[_BODY_MD] for r in rows]))
             decisions = [self.policy.decide(s) for s in all_scores]
         except Exception as exc:  # Fail closed: unscored comments wait in the queue (ADR 0004)
             all_scores = [None] * len(rows)
@@ -131,14 +138,19 @@ class Reviewer:
                 "reasons": list(decision.reasons),
                 "source": "import",
             })
-            status = row.status
+            status = row[_STATUS]
             if decision.action is Action.HOLD:
                 status = CommentStatus.PENDING.value
             elif decision.action is Action.REJECT:
                 status = CommentStatus.REJECTED.value
             held += decision.action is not Action.PUBLISH
-            out.append(row._replace(status=status, moderation=verdict))
+            out.append(tuple(StagedComment._make(row)._replace(status=status, moderation=verdict)))
         return out, held
+
+
+_STATUS = StagedComment._fields.index("status")
+_BODY_MD = StagedComment._fields.index("body_md")
+_THREAD = StagedComment._fields.index("thread")
 
 
 def run_import(
@@ -170,6 +182,10 @@ def run_import(
             trans.rollback()
         else:
             trans.commit()
+        if conn.dialect.name == "sqlite":
+            # Closed rather than returned to the pool: its temporary tables go with their file
+            # at once (`CommentStager.finish` does not drop them page by page).
+            conn.invalidate()
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -209,12 +225,11 @@ class _Run:
         self.known: dict[str, SourceThread] = {}  # source thread ref → record, created lazily
         self.thread_ids: dict[str, int] = {}  # source thread ref → the stager's thread number
         self.excluded: dict[str, str] = {}  # source thread ref → why its comments are skipped
-        self.to_review: list[StagedComment] = []
+        self.to_review: list[tuple[int, tuple[Any, ...]]] = []
         self.spill: IO[bytes] | None = None
-        self.pending: list[tuple[SourceComment, int]] = []
-        # Started before any connection is busy (a worker is forked from this process).
-        self.rows = row_converter(RowBuilder(self.prefix, hash_ip), options.worker_count(),
-                                  self._accept)
+        self.builder = RowBuilder(self.prefix, hash_ip, pg=conn.dialect.name == "postgresql")
+        # Started before any statement of the import runs: a worker is forked from this process.
+        self.producer = Producer(source, self.builder, options.worker_count(), _MAIN_SHARE)
         self.stager = CommentStager(conn, site.id, batch_size=options.batch_size)
 
     def all(self) -> None:
@@ -224,24 +239,28 @@ class _Run:
             self.stager.abort()
             raise
         finally:
-            self.rows.close()
+            self.producer.close()
 
     def _all(self) -> None:
         summary = self.summary
-        for record in self.source.records():
-            if isinstance(record, SourceComment):
-                summary.read += 1
-                self.comment(record, final=False)
-                if self.progress and not summary.read % 1000:
-                    self.progress(self.source.position, summary.read)
-            elif isinstance(record, SourceThread):
-                self.thread(record)
-            elif isinstance(record, Skipped):
-                summary.skipped[record.reason] += 1
-        for early in self._spilled():
-            self.comment(early, final=True)
-        self._convert()
-        self.rows.drain()
+        for batch in self.producer.batches():
+            kind, items = batch.kind, batch.items
+            if kind == ROWS:
+                summary.read += len(items)
+                self.rows(items, final=False)
+            elif kind == COMMENTS:  # our share of the row building
+                summary.read += len(items)
+                self.rows(self.builder.build_all([comment_from(f) for f in items]), final=False)
+            else:
+                for record in items:
+                    if isinstance(record, SourceThread):
+                        self.thread(record)
+                    elif isinstance(record, Skipped):
+                        summary.skipped[record.reason] += 1
+            if self.progress:
+                self.progress(batch.position, summary.read)
+        for rows in self._spilled():
+            self.rows(rows, final=True)
         self._review()
         stats = self.stager.finish()
         summary.comments = stats.inserted
@@ -263,43 +282,39 @@ class _Run:
         else:
             self.known[record.ref] = record
 
-    def comment(self, c: SourceComment, *, final: bool) -> None:
-        ref = c.thread_ref
-        thread = self.thread_ids.get(ref)
-        if thread is None:
-            if ref in self.excluded:
-                self.summary.skipped[f"comments {self.excluded[ref]}"] += 1
-                return
-            record = self.known.get(ref)
-            if record is None:
-                if final:
-                    self.summary.skipped["comments of unknown threads"] += 1
-                else:
-                    self._spill(c)
-                return
-            thread = self.thread_ids[ref] = self._create_thread(record)
-        self.pending.append((c, thread))
-        if len(self.pending) >= _CONVERT_BATCH:
-            self._convert()
-
-    def _convert(self) -> None:
-        if self.pending:
-            batch, self.pending = self.pending, []
-            self.rows.submit(batch)
-
-    def _accept(self, rows: list[StagedComment | None]) -> None:
-        """Rows back from the builder (in file order): stage them, or queue them for review."""
-        add = self.stager.add
+    def rows(self, rows: list[Row], *, final: bool) -> None:
+        """Built rows, in file order: stage them, or queue them for review. A row whose thread
+        has not appeared yet waits in the spill file (`final`: it never appeared)."""
+        thread_ids = self.thread_ids
+        add = self.stager.add_built
+        review = self.reviewer is not None
         published = CommentStatus.PUBLISHED.value
+        early: list[Row] = []
         for row in rows:
-            if row is None:
+            thread = thread_ids.get(row[_THREAD])
+            if thread is None:
+                ref = row[_THREAD]
+                if ref in self.excluded:
+                    self.summary.skipped[f"comments {self.excluded[ref]}"] += 1
+                    continue
+                record = self.known.get(ref)
+                if record is None:
+                    if final:
+                        self.summary.skipped["comments of unknown threads"] += 1
+                    else:
+                        early.append(row)
+                    continue
+                thread = thread_ids[ref] = self._create_thread(record)
+            if row[0] is None:  # `EMPTY`: nothing left to show
                 self.summary.skipped["empty comments"] += 1
-            elif self.reviewer and row.status == published:
-                self.to_review.append(row)
+            elif review and row[_STATUS] == published:
+                self.to_review.append((thread, row))
                 if len(self.to_review) >= 64:
                     self._review()
             else:
-                add(row)
+                add(thread, row)
+        if early:
+            self._spill(early)
 
     def _create_thread(self, record: SourceThread) -> int:
         keys = self.options.keys
@@ -318,19 +333,20 @@ class _Run:
 
     def _review(self) -> None:
         if self.to_review and self.reviewer:
-            reviewed, held = self.reviewer.review(self.to_review)
+            threads = [t for t, _ in self.to_review]
+            reviewed, held = self.reviewer.review([r for _, r in self.to_review])
             self.summary.held += held
-            for row in reviewed:
-                self.stager.add(row)
+            for thread, row in zip(threads, reviewed, strict=True):
+                self.stager.add_built(thread, row)
         self.to_review = []
 
     # Posts that name a thread not seen yet wait on disk (memory stays flat), then are replayed.
-    def _spill(self, c: SourceComment) -> None:
+    def _spill(self, rows: list[Row]) -> None:
         if self.spill is None:
             self.spill = tempfile.TemporaryFile(prefix="rejoinder-import-")  # noqa: SIM115
-        pickle.dump(c, self.spill, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(rows, self.spill, protocol=pickle.HIGHEST_PROTOCOL)
 
-    def _spilled(self) -> Iterator[SourceComment]:
+    def _spilled(self) -> Iterator[list[Row]]:
         if self.spill is None:
             return
         with self.spill:
@@ -343,4 +359,6 @@ class _Run:
                     return
 
 
-_CONVERT_BATCH = 500  # records per hand-over to the row builder (a worker process, or inline)
+# Comment batches the importing process builds itself, of every n: (k, n). The worker parses
+# and builds; this process only writes (see ADR 0014).
+_MAIN_SHARE = (3, 4)

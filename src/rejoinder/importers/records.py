@@ -143,7 +143,8 @@ def images_as_links(raw_html: str) -> str:
     return _IMG.sub(link, raw_html)
 
 
-_BLOCK_BREAK = re.compile(r"</(?:p|blockquote|li|pre)>\s*|<br\s*/?>", re.IGNORECASE)
+_BLOCK_END = re.compile(r"</(?:p|blockquote|li|pre)>\s*", re.IGNORECASE)
+_BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]+>")
 
 
@@ -151,10 +152,12 @@ def html_to_text(safe_html: str) -> str:
     """Plain text of already sanitised HTML: what moderators read and classifiers score.
 
     Stored as `body_md` for imported HTML comments (the original markup is `body_html`).
+    Block ends become a blank line, `<br>` a line break (block ends first: the whitespace a
+    block end swallows never holds a `<br>`, so the order gives what one pass would).
     """
-    spaced = _BLOCK_BREAK.sub(lambda m: "\n" if m.group(0).lower().startswith("<br") else "\n\n",
-                              safe_html)
-    return html.unescape(_TAG.sub("", spaced)).strip()
+    spaced = _BR.sub("\n", _BLOCK_END.sub("\n\n", safe_html))
+    text = _TAG.sub("", spaced)
+    return (html.unescape(text) if "&" in text else text).strip()
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,25 +1,35 @@
-"""Records → rows, inline or in a worker process (issue 5, ADR 0012).
+"""Reading, parsing and row building in a worker process (issue 5, ADR 0012, ADR 0014).
 
-Turning a comment into a row is most of an import's CPU: sanitising its HTML exactly as a new
-comment's (nh3, which holds the GIL, so threads would not help), its plain text, the keyed IP
-hash. With a second CPU, a worker process does that while the importing process parses the file
-and writes to the database. Batches go out and come back in order, at most `_IN_FLIGHT` at a
-time, so memory stays flat; an error in the worker (or its death) fails the import like any
-other error, and the transaction is rolled back.
+Most of an import's CPU is turning the file into rows: parsing the XML, reading the fields,
+sanitising each comment's HTML exactly as a new comment's (nh3, which holds the GIL, so threads
+would not help), its plain text, the keyed IP hash. With a second CPU a worker process does all
+of that, reading the file itself, and sends finished rows to the importing process, which only
+writes them to the database. Batches travel in file order through a pipe: the worker blocks
+while the importing process has not taken the previous batch, so at most two batches exist at a
+time and memory stays flat. An error in the worker (a malformed file) or its death fails the
+import like any other error, and the transaction is rolled back.
+
+The worker is forked before any statement of the import runs (no COPY, no thread of ours); it
+touches no connection, lock or file of the importing process, and sees the secret key only as
+the forked keyed-hash function.
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import pickle
 import signal
-from collections import deque
-from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from operator import attrgetter
+from typing import Any, NamedTuple
 
 from rejoinder.domain.comments import CommentStatus
 from rejoinder.importers.records import (
+    ImportFailed,
+    Record,
+    Source,
     SourceComment,
     clean_body_text,
     clean_email,
@@ -28,14 +38,17 @@ from rejoinder.importers.records import (
     images_as_links,
 )
 from rejoinder.markup import render_comment_html, sanitize_html
-from rejoinder.storage.bulk import StagedComment
-
-Batch = list[tuple[SourceComment, int]]  # records and the stager's thread number of each
-Rows = list[StagedComment | None]  # None: an empty comment, skipped
-Accept = Callable[[Rows], None]
+from rejoinder.storage.bulk import storage_time
 
 _DELETED = CommentStatus.DELETED
 _HASH_CACHE = 65536  # distinct IPs remembered (readers comment many times from one address)
+
+
+# A row is a plain tuple in `StagedComment`'s order, its thread field the source's thread id (a
+# named tuple costs a Python-level `__new__` per row when unpickled); `StagedComment._make(row)`
+# names the fields. An empty comment (nothing left after cleaning) is `(None, None, thread)`:
+# skipped and counted, once its thread is known (comments of skipped threads count as those).
+Row = tuple[Any, ...]
 
 
 @dataclass
@@ -44,9 +57,10 @@ class RowBuilder:
 
     prefix: str  # "disqus:", the source system of `comments.source_key`
     hash_ip: Callable[[str], str]
+    pg: bool = False  # timestamps for PostgreSQL (else SQLite)
     _hashes: dict[str, str] = field(default_factory=dict)
 
-    def build(self, c: SourceComment, thread: int) -> StagedComment | None:
+    def build(self, c: SourceComment) -> Row:
         deleted = c.status is _DELETED
         if deleted:
             # What its author or a moderator removed is not carried over: the row keeps the
@@ -59,12 +73,13 @@ class RowBuilder:
             body_html = sanitize_html(images_as_links(c.html or ""))
             body_md = html_to_text(body_html)
         if not body_md and not deleted:
-            return None
+            return (None, None, c.thread_ref)
         up, down = max(c.upvotes, 0), max(c.downvotes, 0)
-        return StagedComment(
+        pg = self.pg
+        return (
             self.prefix + c.ref,
             self.prefix + c.parent_ref if c.parent_ref else None,
-            thread,
+            c.thread_ref,
             c.status.value,
             body_md,
             body_html,
@@ -75,13 +90,13 @@ class RowBuilder:
             up - down,
             up,
             down,
-            c.created_at,
-            c.edited_at,
+            storage_time(c.created_at, pg),
+            None if c.edited_at is None else storage_time(c.edited_at, pg),
         )
 
-    def build_all(self, batch: Batch) -> Rows:
+    def build_all(self, records: list[SourceComment]) -> list[Row]:
         build = self.build
-        return [build(c, thread) for c, thread in batch]
+        return [build(c) for c in records]
 
     def _ip_hash(self, ip: str | None) -> str | None:
         if not ip:
@@ -97,75 +112,137 @@ class RowBuilder:
         return found
 
 
-class RowConverter(Protocol):
-    def submit(self, batch: Batch) -> None:
-        """Convert a batch; its rows reach `accept` in submission order (maybe later)."""
-
-    def drain(self) -> None:
-        """Wait until every submitted batch has reached `accept`."""
-
-    def close(self) -> None: ...
+# -- batches -------------------------------------------------------------------------------------
+# What the producer hands over, in file order: built rows, comments for the importing process to
+# build (its share of the CPU, see `main_share`), or other records (threads, skipped ones).
+ROWS, COMMENTS, OTHERS = "rows", "comments", "others"
+_FIELDS = attrgetter(*SourceComment.__dataclass_fields__)  # a record as a plain tuple
 
 
-def row_converter(builder: RowBuilder, workers: int, accept: Accept) -> RowConverter:
-    """Inline for `workers` 0 (one CPU, or asked for); otherwise a worker process."""
-    if workers <= 0:
-        return _Inline(builder, accept)
-    return _InWorker(builder, workers, accept)
+class Batch(NamedTuple):
+    kind: str  # ROWS, COMMENTS or OTHERS
+    items: list[Any]  # rows; comments as field tuples (`comment_from`); records
+    position: int  # how far through the source the reader was
 
 
-class _Inline:
-    def __init__(self, builder: RowBuilder, accept: Accept) -> None:
+def comment_from(fields: tuple[Any, ...]) -> SourceComment:
+    return SourceComment(*fields)
+
+
+BATCH = 1000  # comments per batch
+
+
+def produce(source: Source, builder: RowBuilder, main_share: tuple[int, int] = (0, 1),
+            batch: int = BATCH) -> Iterator[Batch]:
+    """The source's records in batches, comments built into rows except the importing
+    process's share: `(k, n)` sends k of every n comment batches unbuilt."""
+    comments: list[SourceComment] = []
+    others: list[Record] = []
+    k, n = main_share
+    sent = 0
+
+    def flush_comments() -> Batch:
+        nonlocal comments, sent
+        out, comments = comments, []
+        sent += 1
+        if sent % n < k:
+            return Batch(COMMENTS, [_FIELDS(c) for c in out], source.position)
+        return Batch(ROWS, builder.build_all(out), source.position)
+
+    for record in source.records():
+        if type(record) is SourceComment:
+            if others:
+                yield Batch(OTHERS, others, source.position)
+                others = []
+            comments.append(record)
+            if len(comments) >= batch:
+                yield flush_comments()
+        else:
+            if comments:
+                yield flush_comments()
+            others.append(record)
+    if comments:
+        yield flush_comments()
+    if others:
+        yield Batch(OTHERS, others, source.position)
+
+
+class Producer:
+    """`produce` in this process (workers 0) or in a forked worker process (workers ≥ 1)."""
+
+    def __init__(self, source: Source, builder: RowBuilder, workers: int,
+                 main_share: tuple[int, int] = (0, 1)) -> None:
+        self.source = source
         self.builder = builder
-        self.accept = accept
+        self.main_share = main_share
+        self._process: Any = None
+        self._conn: Any = None
+        if workers > 0:
+            # fork: the worker starts warm (modules imported) and gets the keyed hash function
+            # and the opened source without pickling; it touches nothing of ours.
+            context = multiprocessing.get_context("fork")
+            receive, send = context.Pipe(duplex=False)
+            self._process = context.Process(
+                target=_serve, args=(source, builder, main_share, send, receive),
+                name="rejoinder-import-worker", daemon=True,
+            )
+            self._process.start()
+            send.close()
+            self._conn = receive
 
-    def submit(self, batch: Batch) -> None:
-        self.accept(self.builder.build_all(batch))
-
-    def drain(self) -> None:
-        pass
+    def batches(self) -> Iterator[Batch]:
+        if self._conn is None:
+            yield from produce(self.source, self.builder, self.main_share)
+            return
+        recv = self._conn.recv
+        while True:
+            try:
+                message = recv()
+            except EOFError:
+                code = self._process.exitcode if self._process else None
+                raise ImportFailed(f"the import's worker process died (exit code {code})") \
+                    from None
+            if type(message) is Batch:
+                yield message
+            elif message is None:
+                return
+            else:
+                raise message
 
     def close(self) -> None:
-        pass
+        """Stop the worker (done, or the import failed: it may be blocked sending)."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        process, self._process = self._process, None
+        if process is not None:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.kill()
+                process.join()
 
 
-_IN_FLIGHT = 4  # batches out at once per worker: enough to keep both sides busy, memory flat
-
-_worker_builder: RowBuilder | None = None
-
-
-def _start_worker(builder: RowBuilder) -> None:
-    global _worker_builder
-    _worker_builder = builder
+def _serve(source: Source, builder: RowBuilder, main_share: tuple[int, int],
+           send: Any, receive: Any) -> None:
+    """The worker: every batch to the pipe, then None; or the error that stopped it."""
     # Ctrl-C is for the importing process: it rolls back and stops us.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    receive.close()
+    try:
+        for batch in produce(source, builder, main_share):
+            send.send(batch)
+        send.send(None)
+    except (BrokenPipeError, ConnectionResetError):
+        return  # the importing process stopped reading (it failed, and rolls back)
+    except BaseException as exc:  # reported to the importing process
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            send.send(_portable(exc))
 
 
-def _build_in_worker(batch: Batch) -> Rows:
-    assert _worker_builder is not None
-    return _worker_builder.build_all(batch)
-
-
-class _InWorker:
-    def __init__(self, builder: RowBuilder, workers: int, accept: Accept) -> None:
-        # fork: the worker starts warm (modules imported) and gets the keyed hash function
-        # without pickling the secret key; it touches no connection, file or lock of ours.
-        context = multiprocessing.get_context("fork")
-        self.pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
-                                        initargs=(builder,))
-        self.pool.submit(int).result()  # fork now, before any thread of ours (COPY) exists
-        self.limit = workers * _IN_FLIGHT
-        self.accept = accept
-        self.out: deque[Future[Rows]] = deque()
-
-    def submit(self, batch: Batch) -> None:
-        self.out.append(self.pool.submit(_build_in_worker, batch))
-        while len(self.out) >= self.limit:
-            self.accept(self.out.popleft().result())
-
-    def drain(self) -> None:
-        while self.out:
-            self.accept(self.out.popleft().result())
-
-    def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
+def _portable(exc: BaseException) -> BaseException:
+    """The error itself when it survives pickling (ImportFailed does), else its description."""
+    try:
+        pickle.loads(pickle.dumps(exc))  # noqa: S301  # our own bytes
+    except Exception:
+        return ImportFailed(f"the import's worker failed: {type(exc).__name__}: {exc}")
+    return exc

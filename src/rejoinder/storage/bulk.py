@@ -124,6 +124,42 @@ _replies = Table(
     prefixes=["TEMPORARY"],
 )
 _TEMP_TABLES = (staging, _thread_staging, _tree, _ids, _replies)
+
+# SQLite: the staged comments in two tables. The narrow one holds what the tree, the duplicate
+# checks and the counts read (scanned several times: a few dozen bytes a row instead of the
+# whole comment); the bodies wait in the payload table, read once by the final move in id order.
+# Ids follow time, so the payload is keyed by time (`_payload_key`: the minute, then `seq`):
+# the move reads it almost in order instead of one random page per comment (at a million
+# comments, a gigabyte that no cache holds). Its B-tree is built while the file is read, when
+# this process mostly waits for the worker. (PostgreSQL keeps one table, filled by one COPY.)
+_tmp_sqlite = MetaData()
+_narrow = Table(
+    "rj_import_staging", _tmp_sqlite,
+    *(staging.c[name]._copy() for name in
+      ("seq", "source_key", "parent_key", "thread_seq", "status", "created_at")),
+    Column("pkey", BigInteger, nullable=False),  # rj_import_payload's row
+    prefixes=["TEMPORARY"],
+)
+_PAYLOAD_FIELDS = ("body_md", "body_html", "author_name", "author_email", "ip_hash",
+                   "moderation", "score", "upvotes", "downvotes", "edited_at")
+_payload = Table(
+    "rj_import_payload", _tmp_sqlite,
+    # INTEGER PRIMARY KEY: the rowid itself (SQLAlchemy: a BigInteger would not be the rowid)
+    Column("pkey", Integer, primary_key=True, autoincrement=False),
+    *(staging.c[name]._copy() for name in _PAYLOAD_FIELDS),
+    prefixes=["TEMPORARY"],
+)
+_final = Table(
+    "rj_import_final", _tmp_sqlite,
+    Column("new_id", Integer, primary_key=True, autoincrement=False),  # the rowid: id order
+    Column("seq", Integer, nullable=False),
+    Column("thread_id", BigInteger, nullable=False),
+    Column("parent_id", BigInteger),
+    Column("root_id", BigInteger),
+    Column("reply_count", Integer, nullable=False),
+    prefixes=["TEMPORARY"],
+)
+_SQLITE_TEMP_TABLES = (_narrow, _payload, _thread_staging, _tree, _ids, _replies, _final)
 # Built after the load (cheaper than maintaining them row by row).
 _STAGING_INDEXES = (
     "CREATE INDEX rj_import_staging_source ON rj_import_staging (source_key)",
@@ -133,15 +169,17 @@ _STAGING_INDEXES = (
 
 
 class StagedComment(NamedTuple):
-    """One imported comment as the importer hands it over (fields in staging-column order).
+    """The layout of one staged comment (fields in staging-column order, after `seq`).
 
-    A tuple, not a dict: at a million comments, building and converting dicts costs seconds.
-    `thread` is the number `CommentStager.thread` returned; `moderation` is JSON text or None.
+    Importers hand rows over as plain tuples in this order (a million named tuples cost
+    seconds), with `thread` still the source's thread id (`CommentStager.add_built` puts the
+    stager's number in its place) and times already in storage form (`storage_time`);
+    `moderation` is JSON text or None.
     """
 
     source_key: str
     parent_key: str | None
-    thread: int
+    thread: Any
     status: str
     body_md: str
     body_html: str
@@ -152,8 +190,15 @@ class StagedComment(NamedTuple):
     score: int
     upvotes: int
     downvotes: int
-    created_at: datetime
-    edited_at: datetime | None
+    created_at: str
+    edited_at: str | None
+
+
+def storage_time(value: datetime, pg: bool) -> str:
+    """A timestamp as the staging tables take it: SQLite, SQLAlchemy's own naive-UTC text (what
+    `UTCDateTime` stores); PostgreSQL, ISO text with the offset (COPY parses it)."""
+    text = value.astimezone(UTC).isoformat(" ", "microseconds")
+    return text if pg else text[:-6]  # without "+00:00"
 
 
 _COMMENT_COLUMNS = tuple(c.name for c in staging.columns)  # seq + StagedComment's fields
@@ -187,6 +232,8 @@ class CommentStager:
         self.batch_size = batch_size
         self._pg = conn.dialect.name == "postgresql"
         self._batch: list[tuple[Any, ...]] = []
+        self._payload: list[tuple[Any, ...]] = []  # SQLite: the bodies, for rj_import_payload
+        self._temp_tables = _TEMP_TABLES if self._pg else _SQLITE_TEMP_TABLES
         self._thread_batch: list[list[Any]] = []
         self._seq = 0
         self._threads: dict[str, tuple[int, bool, bool]] = {}  # key → (tseq, has title, has url)
@@ -200,7 +247,7 @@ class CommentStager:
                 old = conn.exec_driver_sql(f"PRAGMA {schema}.cache_size").scalar()
                 self._sqlite_cache.append((schema, old))
                 conn.exec_driver_sql(f"PRAGMA {schema}.cache_size=-{_SQLITE_CACHE_KIB[schema]}")
-        for table in _TEMP_TABLES:
+        for table in self._temp_tables:
             table.drop(conn, checkfirst=True)  # a leftover from a crashed run on this connection
             table.create(conn)
 
@@ -240,10 +287,17 @@ class CommentStager:
         return len(self._threads)
 
     # -- comments ----------------------------------------------------------------------------
-    def add(self, row: StagedComment) -> None:
-        """Stage one comment."""
+    def add_built(self, thread: int, row: tuple[Any, ...]) -> None:
+        """Stage one comment: `row` in `StagedComment`'s order, its thread field replaced by
+        `thread` (the number `thread()` returned)."""
         self._seq += 1
-        self._batch.append((self._seq, *row))
+        seq = self._seq
+        if self._pg:
+            self._batch.append((seq, row[0], row[1], thread, *row[3:]))
+        else:  # the columns of _narrow and _payload
+            pkey = _payload_key(row[13], seq)
+            self._batch.append((seq, row[0], row[1], thread, row[3], row[13], pkey))
+            self._payload.append((pkey, *row[4:13], row[14]))
         if len(self._batch) >= self.batch_size:
             self.flush()
 
@@ -252,20 +306,17 @@ class CommentStager:
         batch, self._batch = self._batch, []
         if not batch:
             return
-        created, edited = _CREATED, _EDITED
-        time = self._time
-        rows = []
-        for values in batch:
-            if values[edited] is None:
-                rows.append((*values[:created], time(values[created]), None))
-            else:
-                rows.append((*values[:created], time(values[created]), time(values[edited])))
         if self._pg:
             write = self._copy_rows()
-            for row in rows:
+            for row in batch:
                 write(row)
         else:
-            self.conn.exec_driver_sql(_insert_sql(staging.name, _COMMENT_COLUMNS, "?"), rows)
+            # The driver's own executemany: SQLAlchemy would look at every row on the way.
+            payload, self._payload = self._payload, []
+            dbapi = self.conn.connection.driver_connection
+            assert dbapi is not None
+            dbapi.executemany(_NARROW_INSERT, batch)
+            dbapi.executemany(_PAYLOAD_INSERT, payload)
 
     def _time(self, value: datetime) -> Any:
         """SQLite: SQLAlchemy's own text format (what `UTCDateTime` stores); PG: aware UTC."""
@@ -348,8 +399,12 @@ class CommentStager:
         }
         self._recount()
         bump_sequences(self.conn, ["comments"])
-        for table in reversed(_TEMP_TABLES):
-            table.drop(self.conn)
+        if self._pg:
+            for table in reversed(self._temp_tables):
+                table.drop(self.conn)
+        # SQLite: dropping a temporary table frees it page by page (seconds at a million rows);
+        # the caller closes the connection after the transaction instead (`discard_temp`), which
+        # deletes the temporary file at once.
         for schema, size in self._sqlite_cache:
             self.conn.exec_driver_sql(f"PRAGMA {schema}.cache_size={int(size)}")
         return stats
@@ -449,13 +504,16 @@ GROUP BY t.parent_seq
 """)
 
     def _move(self) -> None:
+        if not self._pg:
+            self._move_sqlite()
+            return
         self._execute("""
 INSERT INTO comments (id, site_id, thread_id, parent_id, root_id, status, body_md, body_html,
   author_name, author_email, is_guest, ip_hash, moderation, score, upvotes, downvotes,
   reply_count, flag_count, source_key, created_at, edited_at)
 SELECT i.new_id, :site, ts.thread_id, COALESCE(pi.new_id, t.parent_existing),
   COALESCE(ri.new_id, t.root_existing), s.status, s.body_md, s.body_html,
-  s.author_name, s.author_email, TRUE, s.ip_hash, """ + self._json("s.moderation") + """,
+  s.author_name, s.author_email, TRUE, s.ip_hash, CAST(s.moderation AS JSON),
   s.score, s.upvotes, s.downvotes, COALESCE(r.n, 0), 0, s.source_key, s.created_at, s.edited_at
 FROM rj_import_staging s
 JOIN rj_import_thread_staging ts ON ts.tseq = s.thread_seq
@@ -464,13 +522,36 @@ JOIN rj_import_ids i ON i.seq = s.seq
 LEFT JOIN rj_import_ids pi ON pi.seq = t.parent_seq
 LEFT JOIN rj_import_ids ri ON ri.seq = t.root_seq
 LEFT JOIN rj_import_replies r ON r.seq = s.seq
-""" + ("" if self._pg else "ORDER BY i.new_id"))
-        # SQLite stores rows in id (rowid) order: inserting them in that order appends instead
-        # of splitting pages all over a gigabyte-sized table. PostgreSQL's heap does not care,
-        # and sorting a million wide rows would cost it more than it saves.
+""")
 
-    def _json(self, column: str) -> str:
-        return f"CAST({column} AS JSON)" if self._pg else column
+    def _move_sqlite(self) -> None:
+        # SQLite stores rows in id (rowid) order: inserting them in that order appends instead
+        # of splitting pages all over a gigabyte-sized table. The narrow rj_import_final is
+        # keyed by the new id, so reading it in order needs no sort of whole comments.
+        self._execute("""
+INSERT INTO rj_import_final (new_id, seq, thread_id, parent_id, root_id, reply_count)
+SELECT i.new_id, s.seq, ts.thread_id, COALESCE(pi.new_id, t.parent_existing),
+  COALESCE(ri.new_id, t.root_existing), COALESCE(r.n, 0)
+FROM rj_import_staging s
+JOIN rj_import_thread_staging ts ON ts.tseq = s.thread_seq
+JOIN rj_import_tree t ON t.seq = s.seq
+JOIN rj_import_ids i ON i.seq = s.seq
+LEFT JOIN rj_import_ids pi ON pi.seq = t.parent_seq
+LEFT JOIN rj_import_ids ri ON ri.seq = t.root_seq
+LEFT JOIN rj_import_replies r ON r.seq = s.seq
+""")
+        self._execute("""
+INSERT INTO comments (id, site_id, thread_id, parent_id, root_id, status, body_md, body_html,
+  author_name, author_email, is_guest, ip_hash, moderation, score, upvotes, downvotes,
+  reply_count, flag_count, source_key, created_at, edited_at)
+SELECT f.new_id, :site, f.thread_id, f.parent_id, f.root_id, s.status, p.body_md, p.body_html,
+  p.author_name, p.author_email, TRUE, p.ip_hash, p.moderation, p.score, p.upvotes,
+  p.downvotes, f.reply_count, 0, s.source_key, s.created_at, p.edited_at
+FROM rj_import_final f
+JOIN rj_import_staging s ON s.seq = f.seq
+JOIN rj_import_payload p ON p.pkey = s.pkey
+ORDER BY f.new_id
+""")
 
     def _recount(self) -> None:
         """Counters of what existed before: replies of earlier imports' comments, threads."""
@@ -492,7 +573,7 @@ class ImportAborted(Exception):
 
 
 # Page cache for the import's session only: the temporary tables (staging, tree) get the most.
-_SQLITE_CACHE_KIB = {"main": 16384, "temp": 32768}
+_SQLITE_CACHE_KIB = {"main": 65536, "temp": 32768}
 
 
 def _insert_sql(table: str, cols: Sequence[str], mark: str) -> str:
@@ -500,9 +581,27 @@ def _insert_sql(table: str, cols: Sequence[str], mark: str) -> str:
             f"VALUES ({', '.join([mark] * len(cols))})")
 
 
-_CREATED = _COMMENT_COLUMNS.index("created_at")
-_EDITED = _COMMENT_COLUMNS.index("edited_at")
-assert len(_COMMENT_COLUMNS) - 1 == _EDITED and _CREATED == _EDITED - 1
+# `add_built` splits a row by position (SQLite); these checks keep it in step with the tables.
+_FIELDS = ("seq", *StagedComment._fields)
+assert tuple(_narrow.c.keys()) == (*(
+    "thread_seq" if f == "thread" else f for f in _FIELDS[:5] + _FIELDS[14:15]), "pkey")
+assert tuple(_payload.c.keys()) == ("pkey", *_FIELDS[5:14], *_FIELDS[15:])
+_SEQ_BITS = 23  # 8 million comments per import keyed by minute, the rest after them
+
+
+def _payload_key(created_at: str, seq: int) -> int:
+    """A unique key that sorts by creation minute, then seq (SQLite text: `YYYY-MM-DD HH:MM…`).
+
+    Only locality depends on it, not correctness (the move joins by it): the minute as the
+    number YYYYMMDDHHMM (< 10**12) above 23 bits of seq stays below 2**63; past 2**23 comments
+    the keys are negative, unique and out of the way.
+    """
+    if seq >> _SEQ_BITS:
+        return -seq
+    t = created_at
+    return (int(t[0:4] + t[5:7] + t[8:10] + t[11:13] + t[14:16]) << _SEQ_BITS) | seq
+_NARROW_INSERT = _insert_sql(_narrow.name, tuple(_narrow.c.keys()), "?")
+_PAYLOAD_INSERT = _insert_sql(_payload.name, tuple(_payload.c.keys()), "?")
 
 
 def lock_for_ids(conn: Connection, table: str) -> None:
