@@ -246,7 +246,7 @@ class CommentStager:
             for schema in ("main", "temp"):
                 old = conn.exec_driver_sql(f"PRAGMA {schema}.cache_size").scalar()
                 self._sqlite_cache.append((schema, old))
-                conn.exec_driver_sql(f"PRAGMA {schema}.cache_size=-{_SQLITE_CACHE_KIB[schema]}")
+            self._cache(_SQLITE_CACHE_KIB)
         for table in self._temp_tables:
             table.drop(conn, checkfirst=True)  # a leftover from a crashed run on this connection
             table.create(conn)
@@ -524,6 +524,10 @@ LEFT JOIN rj_import_ids ri ON ri.seq = t.root_seq
 LEFT JOIN rj_import_replies r ON r.seq = s.seq
 """)
 
+    def _cache(self, kib: dict[str, int]) -> None:
+        for schema, size in kib.items():
+            self.conn.exec_driver_sql(f"PRAGMA {schema}.cache_size=-{size}")
+
     def _move_sqlite(self) -> None:
         # SQLite stores rows in id (rowid) order: inserting them in that order appends instead
         # of splitting pages all over a gigabyte-sized table. The narrow rj_import_final is
@@ -540,6 +544,7 @@ LEFT JOIN rj_import_ids pi ON pi.seq = t.parent_seq
 LEFT JOIN rj_import_ids ri ON ri.seq = t.root_seq
 LEFT JOIN rj_import_replies r ON r.seq = s.seq
 """)
+        self._cache(_SQLITE_MOVE_CACHE_KIB)
         self._execute("""
 INSERT INTO comments (id, site_id, thread_id, parent_id, root_id, status, body_md, body_html,
   author_name, author_email, is_guest, ip_hash, moderation, score, upvotes, downvotes,
@@ -573,7 +578,13 @@ class ImportAborted(Exception):
 
 
 # Page cache for the import's session only: the temporary tables (staging, tree) get the most.
-_SQLITE_CACHE_KIB = {"main": 65536, "temp": 32768}
+# Page cache for the import's session only, KiB. Until the move the temporary tables get the most
+# (SQLite's sorter may use as much again as the main cache: ORDER BY, CREATE INDEX); for the move,
+# which sorts nothing, the main cache grows to hold the indexes of `comments` that a million
+# rows in id order touch at random places (source keys, threads), and the temporary cache
+# shrinks: the peak stays about the same.
+_SQLITE_CACHE_KIB = {"main": 16384, "temp": 20480}
+_SQLITE_MOVE_CACHE_KIB = {"main": 49152, "temp": 4096}
 
 
 def _insert_sql(table: str, cols: Sequence[str], mark: str) -> str:
