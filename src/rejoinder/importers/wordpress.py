@@ -1,7 +1,7 @@
 """WordPress WXR export: `<item>` posts with `<wp:comment>` children.
 
 Comments are handled as each `<wp:comment>` ends, so a post with 100,000 comments is never held in
-memory. `comment_approved`: 1 → published, 0 → pending, spam → rejected, trash → deleted.
+memory. Parsed by lxml (`xmlstream.Ends`): only `<item>` and `<wp:comment>` elements reach Python. `comment_approved`: 1 → published, 0 → pending, spam → rejected, trash → deleted.
 Pingbacks and trackbacks are skipped. wpDiscuz votes (`wpdiscuz_votes`, and the like/dislike
 split in `wpdiscuz_votes_seperate` when present) become the comment's vote counters.
 """
@@ -9,10 +9,10 @@ split in `wpdiscuz_votes_seperate` when present) become the comment's vote count
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET  # see xmlstream
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from rejoinder.domain.comments import CommentStatus
 from rejoinder.importers.records import (
@@ -23,7 +23,7 @@ from rejoinder.importers.records import (
     SourceThread,
     parse_iso,
 )
-from rejoinder.importers.xmlstream import XmlStream, child_text, local
+from rejoinder.importers.xmlstream import Ends, child_text, local
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _STATUS = {
@@ -43,9 +43,9 @@ class WordPressSource:
     system = "wordpress"
 
     def __init__(self, path: Path) -> None:
-        self._xml = XmlStream(path)
+        self._xml = Ends(path)
         self.total: int | None = self._xml.total
-        self._thread_emitted: ET.Element | None = None
+        self._thread_emitted: Any = None
         self._comments = 0
         self._post_id = "?"
 
@@ -54,10 +54,12 @@ class WordPressSource:
         return self._xml.position
 
     def records(self) -> Iterator[Record]:
-        for depth, elem in self._xml.ends(max_depth=3):
-            name = local(elem.tag)
-            if depth == 3 and name == "comment":
-                item = self._xml.stack[-1]
+        depth = self._xml.depth
+        for elem in self._xml.ends(("comment", "item")):
+            if local(elem.tag) == "comment":
+                if depth(elem) != 3:
+                    continue
+                item = elem.getparent()
                 if self._thread_emitted is not item:
                     self._thread_emitted = item
                     thread = self._thread(item)
@@ -66,10 +68,11 @@ class WordPressSource:
                 self._comments += 1
                 yield self._comment(elem)
                 self._xml.detach(elem)
-            elif depth == 2:
-                self._xml.detach(elem)  # a whole <item>, or channel metadata
+            elif depth(elem) == 2:
+                self._thread_emitted = None
+                self._xml.detach(elem)  # a whole <item>, and channel metadata before it
 
-    def _thread(self, item: ET.Element) -> SourceThread:
+    def _thread(self, item: Any) -> SourceThread:
         post_id = child_text(item, "post_id") or child_text(item, "link") or "?"
         return SourceThread(
             ref=post_id,
@@ -79,7 +82,7 @@ class WordPressSource:
             locked=(child_text(item, "comment_status") or "open").strip() == "closed",
         )
 
-    def _comment(self, elem: ET.Element) -> Record:
+    def _comment(self, elem: Any) -> Record:
         fields = {local(c.tag): c.text or "" for c in elem if local(c.tag) != "commentmeta"}
         if fields.get("comment_type", "").strip() in ("pingback", "trackback"):
             return Skipped("pingback or trackback")
@@ -129,7 +132,7 @@ def autop(content: str) -> str:
     return "".join(f"<p>{p.strip().replace(chr(10), '<br>')}</p>" for p in paragraphs)
 
 
-def _votes(comment: ET.Element) -> tuple[int, int]:
+def _votes(comment: Any) -> tuple[int, int]:
     """wpDiscuz vote meta: (upvotes, downvotes)."""
     net: int | None = None
     split: dict[str, int] = {}

@@ -1,7 +1,8 @@
-"""Streaming XML: `iterparse` with element clearing, byte counts for progress, located errors.
+"""Streaming XML with lxml: `iterparse` with element clearing, byte counts for progress, located
+errors.
 
 Memory stays flat: callers handle an element when it ends, then detach it from its parent.
-Expat reads the XML declaration, so ISO-8859-1 (or UTF-16) files decode correctly; entities and
+libxml2 reads the XML declaration, so ISO-8859-1 (or UTF-16) files decode correctly; entities and
 CDATA sections arrive as plain text.
 """
 
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import io
 import re
-import xml.etree.ElementTree as ET  # expat does not expand external entities
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -49,83 +49,16 @@ def local(tag: str) -> str:
     return tag.rpartition("}")[2]
 
 
-def child_text(elem: ET.Element, name: str) -> str | None:
+def child_text(elem: Any, name: str) -> str | None:
     """Text of the first direct child with this local name (None when absent)."""
     for child in elem:
         if local(child.tag) == name:
-            return child.text
+            text: str | None = child.text
+            return text
     return None
-
-
-def child(elem: ET.Element, name: str) -> ET.Element | None:
-    for c in elem:
-        if local(c.tag) == name:
-            return c
-    return None
-
-
-def attr(elem: ET.Element, name: str) -> str | None:
-    """An attribute by local name (`dsq:id` is `{…disqus-internals}id`)."""
-    for key, value in elem.attrib.items():
-        if local(key) == name:
-            return value
-    return None
-
-
-class XmlStream:
-    """Events `(depth, elem)` at each element's end, with the parent stack available.
-
-    `depth` 1 is a child of the root. The caller detaches what it handled (`detach`).
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.total = path.stat().st_size
-        self._reader: CountingReader | None = None
-        self.stack: list[ET.Element] = []
-
-    @property
-    def position(self) -> int:
-        return self._reader.count if self._reader else 0
-
-    def ends(self, max_depth: int) -> Iterator[tuple[int, ET.Element]]:
-        """`(depth, elem)` as each element at most `max_depth` deep ends."""
-        with self.path.open("rb") as raw:
-            self._reader = CountingReader(raw)
-            buffered = io.BufferedReader(self._reader, buffer_size=1 << 20)
-            stack = self.stack
-            try:
-                for event, elem in ET.iterparse(buffered, events=("start", "end")):  # noqa: S314
-                    if event == "start":
-                        stack.append(elem)
-                        continue
-                    stack.pop()
-                    if len(stack) <= max_depth:
-                        yield len(stack), elem
-            except ET.ParseError as exc:
-                line, column = exc.position
-                raise ImportFailed(
-                    f"{self.path.name}: not well-formed XML at line {line}, column {column + 1}: "
-                    f"{_reason(exc)}"
-                ) from exc
-
-    def detach(self, elem: ET.Element) -> None:
-        """Free a handled element: clear it and remove it from its parent."""
-        elem.clear()
-        if self.stack:
-            parent = self.stack[-1]
-            if len(parent) and parent[-1] is elem:
-                del parent[-1]
-            else:
-                parent.remove(elem)
 
 
 _LIBXML_PLACE = re.compile(r"(?:,? line \d+(?:, column \d+)?)+\s*$")
-
-
-def _reason(exc: ET.ParseError) -> str:
-    # "no element found: line 9, column 0" → "no element found" (the position is given above).
-    return str(exc).split(":", 1)[0]
 
 
 class TopLevel:
@@ -168,9 +101,66 @@ class TopLevel:
                     while elem.getprevious() is not None:
                         del parent[0]
             except etree.XMLSyntaxError as exc:
-                line, column = exc.position
-                reason = _LIBXML_PLACE.sub("", str(exc.msg).strip())  # the place is given above
-                raise ImportFailed(
-                    f"{self.path.name}: not well-formed XML at line {line}, column {column}: "
-                    f"{reason}"
-                ) from exc
+                raise _located(self.path, exc) from exc
+
+
+class Ends:
+    """Elements with given local names as each ends, parsed by lxml (libxml2), for nested
+    exports (WordPress: `<wp:comment>` inside `<item>`).
+
+    Only the elements asked for reach Python (`iterparse(tag=…)`); the caller handles each
+    and detaches what it is done with (`detach`), so memory stays flat. Same parser and
+    security as `TopLevel`: no network, no DTD loading, no external entities.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.total = path.stat().st_size
+        self._reader: CountingReader | None = None
+
+    @property
+    def position(self) -> int:
+        return self._reader.count if self._reader else 0
+
+    def ends(self, names: tuple[str, ...]) -> Iterator[Any]:
+        from lxml import etree
+
+        with self.path.open("rb") as raw:
+            self._reader = reader = CountingReader(raw)
+            events = etree.iterparse(
+                reader, events=("end",), tag=[f"{{*}}{n}" for n in names],
+                resolve_entities="internal", no_network=True, load_dtd=False,
+                remove_comments=True, remove_pis=True,
+            )
+            try:
+                for _event, elem in events:
+                    yield elem
+            except etree.XMLSyntaxError as exc:
+                raise _located(self.path, exc) from exc
+
+    @staticmethod
+    def depth(elem: Any) -> int:
+        """1 for a child of the root."""
+        depth = -1
+        while elem is not None:
+            elem = elem.getparent()
+            depth += 1
+        return depth
+
+    @staticmethod
+    def detach(elem: Any) -> None:
+        """Free a handled element and the siblings before it (skipped metadata)."""
+        elem.clear()
+        parent = elem.getparent()
+        if parent is not None:
+            while elem.getprevious() is not None:
+                del parent[0]
+            parent.remove(elem)
+
+
+def _located(path: Path, exc: Any) -> ImportFailed:
+    line, column = exc.position
+    reason = _LIBXML_PLACE.sub("", str(exc.msg).strip())  # the place is given in front
+    return ImportFailed(
+        f"{path.name}: not well-formed XML at line {line}, column {column}: {reason}"
+    )
