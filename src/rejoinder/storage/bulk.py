@@ -583,8 +583,8 @@ class ImportAborted(Exception):
 # which sorts nothing, the main cache grows to hold the indexes of `comments` that a million
 # rows in id order touch at random places (source keys, threads), and the temporary cache
 # shrinks: the peak stays about the same.
-_SQLITE_CACHE_KIB = {"main": 16384, "temp": 20480}
-_SQLITE_MOVE_CACHE_KIB = {"main": 49152, "temp": 4096}
+_SQLITE_CACHE_KIB = {"main": 16384, "temp": 16384}
+_SQLITE_MOVE_CACHE_KIB = {"main": 40960, "temp": 4096}
 
 
 def _insert_sql(table: str, cols: Sequence[str], mark: str) -> str:
