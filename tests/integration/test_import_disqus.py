@@ -225,3 +225,34 @@ def test_file_broken_after_rows_were_streamed_leaves_nothing(db_url: str, tmp_pa
     path.write_text(path.read_text() + "</message><createdAt>2020-01-02T00:00:00Z</createdAt>"
                     '<thread dsq:id="1"/></post></disqus>')
     assert do_import(db_url, path, create_site=BLOG, batch_size=10).inserted == 3001
+
+
+class _DyingReader:
+    """A source whose reading process dies half-way (killed, out of memory, a crash in C)."""
+
+    system = "disqus"
+    total = None
+    position = 0
+
+    def __init__(self, path: Path) -> None:
+        self.inner = DisqusSource(path)
+
+    def records(self) -> Any:
+        import os
+
+        for n, record in enumerate(self.inner.records()):
+            if n == 5:
+                os._exit(3)
+            yield record
+
+
+def test_worker_death_fails_the_import_and_leaves_nothing(db_url: str) -> None:
+    db = Database(db_url, pool_size=1)
+    try:
+        with pytest.raises(ImportFailed, match=r"worker process died \(exit code 3\)"):
+            run_import(db, "blog", _DyingReader(FIXTURES / "disqus.xml"),
+                       ImportOptions(workers=1), hash_ip=hash_ip, now=NOW, create_site=BLOG)
+    finally:
+        db.dispose()
+    for table in ("sites", "threads", "comments"):
+        assert rows(db_url, f"SELECT count(*) FROM {table}")[0][0] == 0

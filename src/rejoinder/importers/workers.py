@@ -199,9 +199,9 @@ class Producer:
             try:
                 message = recv()
             except EOFError:
-                code = self._process.exitcode if self._process else None
-                raise ImportFailed(f"the import's worker process died (exit code {code})") \
-                    from None
+                self._process.join(timeout=5)
+                raise ImportFailed("the import's worker process died "
+                                   f"(exit code {self._process.exitcode})") from None
             if type(message) is Batch:
                 yield message
             elif message is None:
