@@ -152,11 +152,15 @@ _payload = Table(
 _final = Table(
     "rj_import_final", _tmp_sqlite,
     Column("new_id", Integer, primary_key=True, autoincrement=False),  # the rowid: id order
-    Column("seq", Integer, nullable=False),
+    Column("pkey", BigInteger, nullable=False),  # rj_import_payload's row
     Column("thread_id", BigInteger, nullable=False),
     Column("parent_id", BigInteger),
     Column("root_id", BigInteger),
     Column("reply_count", Integer, nullable=False),
+    # the staged row's own columns, so that the move reads no staging table at random
+    Column("status", String(16), nullable=False),
+    Column("source_key", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
     prefixes=["TEMPORARY"],
 )
 _SQLITE_TEMP_TABLES = (_narrow, _payload, _thread_staging, _tree, _ids, _replies, _final)
@@ -533,9 +537,10 @@ LEFT JOIN rj_import_replies r ON r.seq = s.seq
         # of splitting pages all over a gigabyte-sized table. The narrow rj_import_final is
         # keyed by the new id, so reading it in order needs no sort of whole comments.
         self._execute("""
-INSERT INTO rj_import_final (new_id, seq, thread_id, parent_id, root_id, reply_count)
-SELECT i.new_id, s.seq, ts.thread_id, COALESCE(pi.new_id, t.parent_existing),
-  COALESCE(ri.new_id, t.root_existing), COALESCE(r.n, 0)
+INSERT INTO rj_import_final (new_id, pkey, thread_id, parent_id, root_id, reply_count, status,
+  source_key, created_at)
+SELECT i.new_id, s.pkey, ts.thread_id, COALESCE(pi.new_id, t.parent_existing),
+  COALESCE(ri.new_id, t.root_existing), COALESCE(r.n, 0), s.status, s.source_key, s.created_at
 FROM rj_import_staging s
 JOIN rj_import_thread_staging ts ON ts.tseq = s.thread_seq
 JOIN rj_import_tree t ON t.seq = s.seq
@@ -549,12 +554,11 @@ LEFT JOIN rj_import_replies r ON r.seq = s.seq
 INSERT INTO comments (id, site_id, thread_id, parent_id, root_id, status, body_md, body_html,
   author_name, author_email, is_guest, ip_hash, moderation, score, upvotes, downvotes,
   reply_count, flag_count, source_key, created_at, edited_at)
-SELECT f.new_id, :site, f.thread_id, f.parent_id, f.root_id, s.status, p.body_md, p.body_html,
+SELECT f.new_id, :site, f.thread_id, f.parent_id, f.root_id, f.status, p.body_md, p.body_html,
   p.author_name, p.author_email, TRUE, p.ip_hash, p.moderation, p.score, p.upvotes,
-  p.downvotes, f.reply_count, 0, s.source_key, s.created_at, p.edited_at
+  p.downvotes, f.reply_count, 0, f.source_key, f.created_at, p.edited_at
 FROM rj_import_final f
-JOIN rj_import_staging s ON s.seq = f.seq
-JOIN rj_import_payload p ON p.pkey = s.pkey
+JOIN rj_import_payload p ON p.pkey = f.pkey
 ORDER BY f.new_id
 """)
 
