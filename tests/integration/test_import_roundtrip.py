@@ -52,26 +52,46 @@ def test_export_import_export_is_identical(
     r = tc.post(f"/api/v1/moderation/comments/{reply['id']}", json={"action": "reject"},
                 headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 200, r.text
+    # A reader account that comments and asks for reply mail, and a guest who follows the thread.
+    r = tc.post("/api/v1/auth/register", json={"site": "news", "email": "bo@example.net",
+                                               "password": "a long enough passphrase",
+                                               "name": "Bo"})
+    assert r.status_code == 201, r.text
+    signed_in = {"Authorization": f"Bearer {r.json()['session_token']}"}
+    r = tc.post("/api/v1/comments", headers=signed_in,
+                json={"site": "news", "thread": "/2026/11/story", "body": "Signed in",
+                      "notify": "replies"})
+    assert r.status_code == 201, r.text
+    post(tc, "Following", author_email="cy@example.net", notify="thread")
     code, _, err = cli(db_url, "import", "disqus", str(FIXTURES / "disqus.xml"), "--site", "news")
     assert code == 0, err
 
     code, a, err = cli(db_url, "export", "--site", "news")
     assert code == 0, err
-    kinds = {line.split(b'"', 4)[3] for line in a.splitlines()}
-    assert kinds == {b"site", b"thread", b"comment", b"vote", b"flag", b"audit"}
+    kinds = [line.split(b'"', 4)[3] for line in a.splitlines()]
+    assert set(kinds) == {b"site", b"user", b"thread", b"comment", b"subscription", b"vote",
+                          b"flag", b"audit"}
+    assert kinds.count(b"subscription") == 2
     (tmp_path / "a.jsonl").write_bytes(a)
 
     code, out, err = cli(empty_db, "import", "rejoinder", str(tmp_path / "a.jsonl"))
     assert code == 0, err
-    assert b"rows new: 1 site, 5 thread, 12 comment, 1 vote, 1 flag" in out
+    assert (b"rows new: 1 site, 1 user, 5 thread, 14 comment, 2 subscription, 1 vote, 1 flag"
+            in out), out
     code, b, err = cli(empty_db, "export", "--site", "news")
     assert code == 0, err
     assert b == a
+    # The reader's account works on the new server: same password, same name on their comment.
+    tc_new = app_factory(database_url=empty_db)
+    r = tc_new.post("/api/v1/auth/login", json={"site": "news", "email": "bo@example.net",
+                                                "password": "a long enough passphrase"})
+    assert r.status_code == 200, r.text
 
     # Idempotent: the same file again adds nothing.
     code, out, err = cli(empty_db, "import", "rejoinder", str(tmp_path / "a.jsonl"))
     assert code == 0, err
-    assert b"rows new: 0 site, 0 thread, 0 comment, 0 vote, 0 flag, 0 audit" in out
+    assert (b"rows new: 0 site, 0 user, 0 thread, 0 comment, 0 subscription, 0 vote, 0 flag, "
+            b"0 audit" in out), out
     # New comments after a lossless import do not collide with the imported ids.
     tc2 = app_factory(database_url=empty_db)
     assert post(tc2, "After the move")["id"] > max(first["id"], reply["id"])

@@ -50,15 +50,22 @@ from rejoinder.storage.tables import (
     CommentRow,
     FlagRow,
     SiteRow,
+    SubscriptionRow,
     ThreadRow,
+    UserRow,
     UTCDateTime,
     VoteRow,
 )
 
+# The lossless export's row kinds, parents before children. Reader accounts and subscriptions
+# travel too (a site moved between servers keeps its readers and their mail preferences);
+# sessions, sign-in links and the mail outbox are short-lived and do not: readers sign in again.
 TABLES: dict[str, Table] = {
     "site": cast(Table, SiteRow.__table__),
+    "user": cast(Table, UserRow.__table__),
     "thread": cast(Table, ThreadRow.__table__),
     "comment": cast(Table, CommentRow.__table__),
+    "subscription": cast(Table, SubscriptionRow.__table__),
     "vote": cast(Table, VoteRow.__table__),
     "flag": cast(Table, FlagRow.__table__),
     "ban": cast(Table, BanRow.__table__),

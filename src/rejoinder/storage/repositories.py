@@ -20,8 +20,10 @@ from rejoinder.storage.tables import (
     CommentRow,
     FlagRow,
     SiteRow,
+    SubscriptionRow,
     ThreadRow,
     TokenRow,
+    UserRow,
     VoteRow,
 )
 
@@ -33,6 +35,8 @@ flags = cast(Table, FlagRow.__table__)
 tokens = cast(Table, TokenRow.__table__)
 bans = cast(Table, BanRow.__table__)
 audit = cast(Table, AuditRow.__table__)
+users = cast(Table, UserRow.__table__)
+subscriptions = cast(Table, SubscriptionRow.__table__)
 
 VISIBLE = (CommentStatus.PUBLISHED.value, CommentStatus.DELETED.value)
 _DELETED = CommentStatus.DELETED.value
@@ -533,9 +537,12 @@ class SqlStore:
         comment_ids = select(comments.c.id).where(comments.c.site_id == site_id)
         plan: Iterable[tuple[str, Any]] = (
             ("site", select(sites).where(sites.c.id == site_id)),
+            ("user", select(users).where(users.c.site_id == site_id).order_by(users.c.id)),
             ("thread", select(threads).where(threads.c.site_id == site_id).order_by(threads.c.id)),
             ("comment", select(comments).where(comments.c.thread_id.in_(thread_ids))
              .order_by(comments.c.id)),
+            ("subscription", select(subscriptions).where(subscriptions.c.site_id == site_id)
+             .order_by(subscriptions.c.id)),
             ("vote", select(votes).where(votes.c.comment_id.in_(comment_ids)).order_by(votes.c.id)),
             ("flag", select(flags).where(flags.c.comment_id.in_(comment_ids)).order_by(flags.c.id)),
             ("ban", select(bans).where(bans.c.site_id == site_id).order_by(bans.c.id)),
