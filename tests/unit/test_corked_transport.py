@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import concurrent.futures
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 from rejoinder.web.server import CorkedTransport
+
+T = TypeVar("T")
+
+
+def run_in_own_loop(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """asyncio.run in a thread of its own: in the full suite, Playwright's sync API keeps an
+    event loop running in the main thread, where asyncio.run refuses to start."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(main())).result()
 
 
 class Recording(asyncio.Transport):
@@ -45,7 +56,7 @@ def test_writes_of_one_turn_leave_together_and_in_order() -> None:
         await asyncio.sleep(0)
         return real.calls
 
-    assert asyncio.run(main()) == [[b"HTTP/1.1 200 OK\r\n\r\n", b"body"], [b"second"]]
+    assert run_in_own_loop(main) == [[b"HTTP/1.1 200 OK\r\n\r\n", b"body"], [b"second"]]
 
 
 def test_close_sends_what_is_held_first_and_passes_the_rest_through() -> None:
@@ -58,5 +69,5 @@ def test_close_sends_what_is_held_first_and_passes_the_rest_through() -> None:
         await asyncio.sleep(0)  # the scheduled flush finds nothing more to send
         return real
 
-    real = asyncio.run(main())
+    real = run_in_own_loop(main)
     assert real.calls == [[b"last words"]] and real.closed
