@@ -45,14 +45,18 @@ def _text(children: dict[str, Any], tag: str, empty: str | None = None) -> str |
     return empty if text is None else text
 
 
+_DSQ_ID = f"{{{DSQ}}}id"
+
+
 def _id(elem: Any) -> str | None:
     """`dsq:id` (or an `id` attribute in any namespace)."""
-    value = elem.get(f"{{{DSQ}}}id")
-    if value is None:
-        for key, v in elem.attrib.items():
-            if local(key) == "id":
-                return str(v)
-    return None if value is None else str(value)
+    value = elem.get(_DSQ_ID)
+    if value is not None:
+        return str(value)
+    for key, v in elem.attrib.items():
+        if local(key) == "id":
+            return str(v)
+    return None
 
 
 class _Tags:

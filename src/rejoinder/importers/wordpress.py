@@ -1,7 +1,8 @@
 """WordPress WXR export: `<item>` posts with `<wp:comment>` children.
 
 Comments are handled as each `<wp:comment>` ends, so a post with 100,000 comments is never held in
-memory. Parsed by lxml (`xmlstream.Ends`): only `<item>` and `<wp:comment>` elements reach Python. `comment_approved`: 1 → published, 0 → pending, spam → rejected, trash → deleted.
+memory. Parsed by lxml (`xmlstream.Ends`): only `<item>` and `<wp:comment>` elements reach Python.
+`comment_approved`: 1 → published, 0 → pending, spam → rejected, trash → deleted.
 Pingbacks and trackbacks are skipped. wpDiscuz votes (`wpdiscuz_votes`, and the like/dislike
 split in `wpdiscuz_votes_seperate` when present) become the comment's vote counters.
 """

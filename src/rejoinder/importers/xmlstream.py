@@ -61,56 +61,14 @@ def child_text(elem: Any, name: str) -> str | None:
 _LIBXML_PLACE = re.compile(r"(?:,? line \d+(?:, column \d+)?)+\s*$")
 
 
-class TopLevel:
-    """The root's children with given local names, one at a time, parsed by lxml (libxml2).
-
-    For flat exports of millions of elements (Disqus): libxml2 builds each element in C and
-    only the elements asked for reach Python (`iterparse(tag=…)`), instead of an event for
-    every nested element as with ElementTree. Each handled element is cleared and detached,
-    with any siblings skipped before it, so memory stays flat. Security as with expat: no
-    network, no DTD loading, no external entities; libxml2's limits on entity expansion apply.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.total = path.stat().st_size
-        self._reader: CountingReader | None = None
-
-    @property
-    def position(self) -> int:
-        return self._reader.count if self._reader else 0
-
-    def elements(self, names: tuple[str, ...]) -> Iterator[Any]:
-        """lxml elements, each detached after the caller has handled it."""
-        from lxml import etree
-
-        with self.path.open("rb") as raw:
-            self._reader = reader = CountingReader(raw)
-            events = etree.iterparse(
-                reader, events=("end",), tag=[f"{{*}}{n}" for n in names],
-                resolve_entities="internal", no_network=True, load_dtd=False,
-                remove_comments=True, remove_pis=True,
-            )
-            try:
-                for _event, elem in events:
-                    parent = elem.getparent()
-                    if parent is None or parent.getparent() is not None:
-                        continue  # the root, or nested (a post's <thread dsq:id> reference)
-                    yield elem
-                    elem.clear()
-                    while elem.getprevious() is not None:
-                        del parent[0]
-            except etree.XMLSyntaxError as exc:
-                raise _located(self.path, exc) from exc
-
-
 class Ends:
     """Elements with given local names as each ends, parsed by lxml (libxml2), for nested
     exports (WordPress: `<wp:comment>` inside `<item>`).
 
-    Only the elements asked for reach Python (`iterparse(tag=…)`); the caller handles each
-    and detaches what it is done with (`detach`), so memory stays flat. Same parser and
-    security as `TopLevel`: no network, no DTD loading, no external entities.
+    Only the elements asked for reach Python (`iterparse(tag=…)`), instead of an event for
+    every nested element as with ElementTree; the caller handles each and detaches what it is
+    done with (`detach`), so memory stays flat. Security as with expat: no network, no DTD
+    loading, no external entities; libxml2's limits on entity expansion apply.
     """
 
     def __init__(self, path: Path) -> None:
@@ -156,6 +114,24 @@ class Ends:
             while elem.getprevious() is not None:
                 del parent[0]
             parent.remove(elem)
+
+
+class TopLevel(Ends):
+    """The root's children with given local names, one at a time, for flat exports of millions
+    of elements (Disqus). Each handled element is cleared and detached, with any siblings
+    skipped before it, so memory stays flat.
+    """
+
+    def elements(self, names: tuple[str, ...]) -> Iterator[Any]:
+        """lxml elements, each detached after the caller has handled it."""
+        for elem in self.ends(names):
+            parent = elem.getparent()
+            if parent is None or parent.getparent() is not None:
+                continue  # the root, or nested (a post's <thread dsq:id> reference)
+            yield elem
+            elem.clear()
+            while elem.getprevious() is not None:
+                del parent[0]
 
 
 def _located(path: Path, exc: Any) -> ImportFailed:

@@ -331,10 +331,7 @@ class CommentStager:
 
     def _time(self, value: datetime) -> Any:
         """SQLite: SQLAlchemy's own text format (what `UTCDateTime` stores); PG: aware UTC."""
-        utc = value.astimezone(UTC)
-        if self._pg:
-            return utc
-        return utc.replace(tzinfo=None).isoformat(" ", "microseconds")
+        return value.astimezone(UTC) if self._pg else storage_time(value, pg=False)
 
     def _copy_rows(self) -> Any:
         """`write_row` of the open `COPY rj_import_staging FROM STDIN`, opened if needed.
@@ -526,14 +523,7 @@ SELECT i.new_id, :site, ts.thread_id, COALESCE(pi.new_id, t.parent_existing),
   COALESCE(ri.new_id, t.root_existing), s.status, s.body_md, s.body_html,
   s.author_name, s.author_email, TRUE, s.ip_hash, CAST(s.moderation AS JSON),
   s.score, s.upvotes, s.downvotes, COALESCE(r.n, 0), 0, s.source_key, s.created_at, s.edited_at
-FROM rj_import_staging s
-JOIN rj_import_thread_staging ts ON ts.tseq = s.thread_seq
-JOIN rj_import_tree t ON t.seq = s.seq
-JOIN rj_import_ids i ON i.seq = s.seq
-LEFT JOIN rj_import_ids pi ON pi.seq = t.parent_seq
-LEFT JOIN rj_import_ids ri ON ri.seq = t.root_seq
-LEFT JOIN rj_import_replies r ON r.seq = s.seq
-""")
+""" + _RESOLVED)
 
     def _cache(self, kib: dict[str, int]) -> None:
         for schema, size in kib.items():
@@ -548,14 +538,7 @@ INSERT INTO rj_import_final (new_id, pkey, thread_id, parent_id, root_id, reply_
   source_key, created_at)
 SELECT i.new_id, s.pkey, ts.thread_id, COALESCE(pi.new_id, t.parent_existing),
   COALESCE(ri.new_id, t.root_existing), COALESCE(r.n, 0), s.status, s.source_key, s.created_at
-FROM rj_import_staging s
-JOIN rj_import_thread_staging ts ON ts.tseq = s.thread_seq
-JOIN rj_import_tree t ON t.seq = s.seq
-JOIN rj_import_ids i ON i.seq = s.seq
-LEFT JOIN rj_import_ids pi ON pi.seq = t.parent_seq
-LEFT JOIN rj_import_ids ri ON ri.seq = t.root_seq
-LEFT JOIN rj_import_replies r ON r.seq = s.seq
-""")
+""" + _RESOLVED)
         self._cache(_SQLITE_MOVE_CACHE_KIB)
         self._execute("""
 INSERT INTO comments (id, site_id, thread_id, parent_id, root_id, status, body_md, body_html,
@@ -584,11 +567,23 @@ WHERE id IN (SELECT thread_id FROM rj_import_thread_staging)
 """)
 
 
+# Each staged comment with its thread, tree place, new id, parent's and root's new ids and
+# published reply count: what both moves (`_move`, `_move_sqlite`) select from.
+_RESOLVED = """
+FROM rj_import_staging s
+JOIN rj_import_thread_staging ts ON ts.tseq = s.thread_seq
+JOIN rj_import_tree t ON t.seq = s.seq
+JOIN rj_import_ids i ON i.seq = s.seq
+LEFT JOIN rj_import_ids pi ON pi.seq = t.parent_seq
+LEFT JOIN rj_import_ids ri ON ri.seq = t.root_seq
+LEFT JOIN rj_import_replies r ON r.seq = s.seq
+"""
+
+
 class ImportAborted(Exception):
     """Raised into a COPY in progress when the import fails (so the server discards it)."""
 
 
-# Page cache for the import's session only: the temporary tables (staging, tree) get the most.
 # Page cache for the import's session only, KiB. Until the move the temporary tables get the most
 # (SQLite's sorter may use as much again as the main cache: ORDER BY, CREATE INDEX); for the move,
 # which sorts nothing, the main cache grows to hold the indexes of `comments` that a million
@@ -622,6 +617,8 @@ def _payload_key(created_at: str, seq: int) -> int:
         return -seq
     t = created_at
     return (int(t[0:4] + t[5:7] + t[8:10] + t[11:13] + t[14:16]) << _SEQ_BITS) | seq
+
+
 _NARROW_INSERT = _insert_sql(_narrow.name, tuple(_narrow.c.keys()), "?")
 _PAYLOAD_INSERT = _insert_sql(_payload.name, tuple(_payload.c.keys()), "?")
 
