@@ -184,6 +184,12 @@ class Server:
     def stop(self) -> None:
         stop(self.proc)
 
+    def __enter__(self) -> Server:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
 
 POST_LUA = """
 wrk.method = "POST"

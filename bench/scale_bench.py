@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 
 import psycopg
 from _results import update_results
-from run import REDIS_URL, free_port, peak_rss_mb, stop, wait_http, wrk
+from run import REDIS_URL, Server, peak_rss_mb, wrk
 from sqlalchemy import event
 
 PG_URL = os.environ.get("REJOINDER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -194,23 +194,6 @@ def percentiles(xs: list[float]) -> dict[str, float]:
             "max": round(xs[-1], 3)}
 
 
-class Serve:
-    def __init__(self, env: dict[str, str], workers: int) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "rejoinder", "serve", "--port", str(self.port),
-             "--workers", str(workers)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        wait_http(f"{self.base}/healthz", "rejoinder")
-
-    def __enter__(self) -> Serve:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        stop(self.proc)
-
-
 def random_threads_lua(threads: int, tmp: Path) -> str:
     path = tmp / f"random_{threads}.lua"
     path.write_text(f"""
@@ -228,7 +211,7 @@ def measure(env: dict[str, str], threads: int, tmp: Path) -> dict[str, Any]:
 
     out: dict[str, Any] = {"threads": threads, "loadavg_1m": round(os.getloadavg()[0], 2)}
     probe = threads // 2 + 1
-    with Serve({**env, "REJOINDER_REDIS_URL": REDIS_URL}, 2) as server:
+    with Server({**env, "REJOINDER_REDIS_URL": REDIS_URL}, 2) as server:
         url = f"{server.base}/api/v1/comments?site={SITE}&thread=%2Fscale%2F{probe}&limit=200"
         page = httpx.get(url, timeout=30).json()
         n = sum(1 + _count(c["replies"]) for c in page["comments"])
@@ -237,7 +220,7 @@ def measure(env: dict[str, str], threads: int, tmp: Path) -> dict[str, Any]:
         out["warm"] = wrk(url)
         out["warm"]["rss_mb"], _ = peak_rss_mb(server.proc.pid)
     cold_env = {k: v for k, v in env.items() if k != "REJOINDER_REDIS_URL"}
-    with Serve(cold_env, 2) as server:
+    with Server(cold_env, 2) as server:
         lua = random_threads_lua(threads, tmp)
         print(f"  cold (page cache off, random thread of {threads:,})", flush=True)
         out["cold"] = wrk(server.base, script=lua)

@@ -163,11 +163,15 @@ def settle_heap() -> None:
     gc.freeze()
 
 
-def app_from_env() -> FastAPI:
-    """Factory for `uvicorn --factory` (used by `rejoinder serve --workers N`)."""
-    if os.environ.get("REJOINDER_MODERATION_ONLY") == "1":  # serve --moderation-only
-        app = perspective_api.create_moderation_app(load_settings())
-    else:
-        app = create_app(load_settings())
+def serving_app(settings: Settings, *, moderation_only: bool = False) -> FastAPI:
+    """The app `rejoinder serve` runs (one process, or each worker): built, then heap settled."""
+    app = (perspective_api.create_moderation_app(settings) if moderation_only  # issue 9
+           else create_app(settings))
     settle_heap()
     return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for `uvicorn --factory` (used by `rejoinder serve --workers N`)."""
+    return serving_app(load_settings(),
+                       moderation_only=os.environ.get("REJOINDER_MODERATION_ONLY") == "1")

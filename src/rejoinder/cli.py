@@ -81,19 +81,10 @@ def serve(
         os.environ["REJOINDER_MODERATION_ONLY"] = "1"
     if workers > 1:
         uvicorn.run("rejoinder.app:app_from_env", factory=True, workers=workers, **common)
-    elif moderation_only:
-        from rejoinder.app import settle_heap
-        from rejoinder.web.perspective import create_moderation_app
-
-        moderation_app = create_moderation_app(settings)
-        settle_heap()
-        uvicorn.run(moderation_app, **common)
     else:
-        from rejoinder.app import create_app, settle_heap
+        from rejoinder.app import serving_app
 
-        app_ = create_app(settings)
-        settle_heap()
-        uvicorn.run(app_, **common)
+        uvicorn.run(serving_app(settings, moderation_only=moderation_only), **common)
 
 
 @app.command("migrate")

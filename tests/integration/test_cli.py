@@ -139,3 +139,8 @@ def test_cli_writes_reach_a_running_servers_cache(env: dict[str, str]) -> None:
         after = tc.get("/api/v1/comments", params=params).json()
         assert after["edit_window_seconds"] == 60 != before["edit_window_seconds"]
         assert watcher.check() is False  # nothing moved since
+        fixture = Path(__file__).resolve().parent.parent / "fixtures" / "imports" / "disqus.xml"
+        assert run("import", "disqus", str(fixture), "--site", "blog")[0] == 0
+        assert watcher.check() is True  # the import moved it too
+        assert run("import", "disqus", str(fixture), "--site", "blog", "--dry-run")[0] == 0
+        assert watcher.check() is False  # a dry run writes nothing, so tells nobody

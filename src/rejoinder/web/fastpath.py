@@ -28,15 +28,19 @@ from rejoinder.domain.errors import DomainError, RateLimited
 from rejoinder.domain.text import check_slug, clean_thread_key
 from rejoinder.ratelimit import RateLimiter
 from rejoinder.services.context import Services
-from rejoinder.web.middleware import API_CSP, LATENCY, REQUESTS
+from rejoinder.web.middleware import (
+    API_CSP,
+    LATENCY,
+    REQUESTS,
+    SECURITY_HEADERS,
+    cors_headers,
+)
 
 _SORTS = {s.value for s in SortOrder}
-# What Observe adds to every API response, and what SiteCors adds for an allowed origin.
-_HEADERS = [(b"content-type", b"application/json"), (b"x-content-type-options", b"nosniff"),
-            (b"referrer-policy", b"strict-origin-when-cross-origin"),
+# What Observe adds to every API response (SiteCors adds cors_headers for a site's origin).
+_HEADERS = [(b"content-type", b"application/json"), *SECURITY_HEADERS,
             (b"content-security-policy", API_CSP)]
-_CORS = [(b"vary", b"Origin"), (b"access-control-expose-headers", b"retry-after")]
-_ROUTES = {"/api/v1/comments": "/api/v1/comments", "/api/v1/counts": "/api/v1/counts"}
+_ROUTES = ("/api/v1/comments", "/api/v1/counts")
 
 
 def client_ip(peer: str, forwarded_for: str | None, trusted_proxies: list[str]) -> str:
@@ -96,7 +100,7 @@ class CachedReads:
         origin = next((v for k, v in scope["headers"] if k == b"origin"), None)
         if origin is None or origin.decode("latin-1") not in self.origins():
             return _HEADERS
-        return [*_HEADERS, (b"access-control-allow-origin", origin), *_CORS]
+        return [*_HEADERS, *cors_headers(origin)]
 
     def _ip(self, scope: Scope) -> str:
         peer = scope["client"][0] if scope.get("client") else "unknown"

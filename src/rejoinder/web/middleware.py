@@ -21,6 +21,15 @@ PAGE_CSP = (
     b"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:;"
     b" connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
+# On every response (Observe), and from constants on the cached-read path (web/fastpath.py).
+SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"strict-origin-when-cross-origin")]
+
+
+def cors_headers(origin: bytes) -> list[tuple[bytes, bytes]]:
+    """What an API response carries for a site's origin (SiteCors, and the cached-read path)."""
+    return [(b"access-control-allow-origin", origin), (b"vary", b"Origin"),
+            (b"access-control-expose-headers", b"retry-after")]
 
 
 def _error(status: int, code: str, message: str) -> tuple[Message, Message]:
@@ -113,15 +122,14 @@ class SiteCors:
                         "headers": headers})
             await send({"type": "http.response.body", "body": b""})
             return
-        if not allowed:
+        if not allowed or origin is None:
             await self.app(scope, receive, send)
             return
+        extra = cors_headers(origin)
 
         async def send_with_cors(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers += [(b"access-control-allow-origin", origin), (b"vary", b"Origin"),
-                            (b"access-control-expose-headers", b"retry-after")]
+                headers = [*message.get("headers", []), *extra]
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -149,10 +157,7 @@ class Observe:
                 status = message["status"]
                 headers = list(message.get("headers", []))
                 names = {k for k, _ in headers}
-                headers += [
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"strict-origin-when-cross-origin"),
-                ]
+                headers += SECURITY_HEADERS
                 if b"content-security-policy" not in names:
                     headers.append((b"content-security-policy", PAGE_CSP if is_page else API_CSP))
                 if is_page:
