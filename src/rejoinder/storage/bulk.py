@@ -515,6 +515,10 @@ GROUP BY t.parent_seq
         if not self._pg:
             self._move_sqlite()
             return
+        # In id order (ADR 0018): the primary key and the indexes that end in the id
+        # (`ix_comments_site_status`, any other ending in `id`) then grow at their right edge, not
+        # split pages all over the new range. At 1M comments the sort (spilled to disk, ~4 s) costs
+        # less than it saves: the move took 32.9 s instead of 37.8 s.
         self._execute("""
 INSERT INTO comments (id, site_id, thread_id, parent_id, root_id, status, body_md, body_html,
   author_name, author_email, is_guest, ip_hash, moderation, score, upvotes, downvotes,
@@ -523,7 +527,7 @@ SELECT i.new_id, :site, ts.thread_id, COALESCE(pi.new_id, t.parent_existing),
   COALESCE(ri.new_id, t.root_existing), s.status, s.body_md, s.body_html,
   s.author_name, s.author_email, TRUE, s.ip_hash, CAST(s.moderation AS JSON),
   s.score, s.upvotes, s.downvotes, COALESCE(r.n, 0), 0, s.source_key, s.created_at, s.edited_at
-""" + _RESOLVED)
+""" + _RESOLVED + "ORDER BY i.new_id")
 
     def _cache(self, kib: dict[str, int]) -> None:
         for schema, size in kib.items():
