@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from rejoinder.domain.accounts import User
 from rejoinder.domain.comments import Comment, CommentNode, CommentStatus, SortOrder
@@ -98,7 +98,7 @@ class Store(Protocol):
     ) -> list[CommentNode]: ...
     def replies_under(self, thread_id: int, root_ids: Sequence[int]) -> list[CommentNode]: ...
     def queue(self, site_id: int, limit: int) -> list[tuple[Comment, Thread]]: ...
-    def insert_comment(self, values: dict[str, Any]) -> int: ...
+    def insert_comment(self, values: dict[str, Any]) -> Comment: ...
     def set_status(self, comment: Comment, status: CommentStatus) -> None: ...
     def count_published(self, comment: Comment) -> None: ...
     def update_body(
@@ -134,11 +134,22 @@ class Store(Protocol):
     def export_rows(self, site_id: int) -> Iterator[tuple[str, dict[str, Any]]]: ...
 
 
+T = TypeVar("T")
+
+
 class UnitOfWork(Protocol):
     """Opens transactions: `read()` for queries, `write()` for changes (committed on exit)."""
 
     def read(self) -> AbstractContextManager[Store]: ...
     def write(self) -> AbstractContextManager[Store]: ...
+
+    def write_grouped(self, work: Callable[[Store], T]) -> T:
+        """Run `work` in a write transaction that concurrent callers may share (group commit).
+
+        Returns only after that transaction has committed; if `work` raises, its own changes are
+        undone and the exception is raised here, while the others' changes still commit.
+        """
+        ...
 
 
 class EventBus(Protocol):

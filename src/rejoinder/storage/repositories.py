@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, cast
 
@@ -325,14 +326,19 @@ class SqlStore:
         return out
 
     # -- comments: writes --------------------------------------------------------------------
-    def insert_comment(self, values: dict[str, Any]) -> int:
-        result = self.conn.execute(insert(comments).values(**values).returning(comments.c.id))
-        comment_id = int(result.scalar_one())
+    def insert_comment(self, values: dict[str, Any]) -> Comment:
+        """Insert a comment and return it as stored (defaults included), without a re-read."""
+        row = self.conn.execute(
+            insert(comments).values(**values).returning(*comments.c)
+        ).one()
+        comment = _comment(row)
         if values.get("parent_id") is None:
+            # A top-level comment is its own root; its id is known only now.
             self.conn.execute(
-                update(comments).where(comments.c.id == comment_id).values(root_id=comment_id)
+                update(comments).where(comments.c.id == comment.id).values(root_id=comment.id)
             )
-        return comment_id
+            comment = replace(comment, root_id=comment.id)
+        return comment
 
     def set_status(self, comment: Comment, status: CommentStatus) -> None:
         """Change a comment's status, keeping the published counters right in SQL."""

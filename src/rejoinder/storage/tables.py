@@ -95,9 +95,11 @@ class CommentRow(Base):
         # The read path: one thread's visible top-level page, and the replies under it.
         Index("ix_comments_thread_status_root", "thread_id", "status", "root_id"),
         Index("ix_comments_site_status", "site_id", "status", "id"),
-        # Every post: the author's recent comments and first-comment check (migration 0008).
+        # Every post: the first-comment check (0008) and the latest comments by author (0009).
         Index("ix_comments_site_ip", "site_id", "ip_hash", "status"),
         Index("ix_comments_author", "author_id", "site_id", "status"),
+        Index("ix_comments_site_ip_recent", "site_id", "ip_hash", "id"),
+        Index("ix_comments_author_recent", "author_id", "site_id", "id"),
         # Importers: where a comment came from (`disqus:123`), so a re-run adds no duplicates.
         UniqueConstraint("site_id", "source_key"),
     )

@@ -1,0 +1,154 @@
+"""Group commit (ADR 0017): concurrent writers share a transaction, and each is told the truth.
+
+The batches are made deterministic by holding the unit of work's leader lock while the callers
+queue up, which is exactly the situation under load: a batch is committing while others arrive.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import event, insert, select, text
+
+from rejoinder.domain.errors import InvalidInput
+from rejoinder.storage.engine import Database
+from rejoinder.storage.repositories import SqlStore
+from rejoinder.storage.tables import SiteRow, ThreadRow
+from rejoinder.storage.uow import SqlUnitOfWork
+
+sites = SiteRow.__table__
+threads = ThreadRow.__table__
+
+
+@pytest.fixture
+def uow(db_url: str) -> Iterator[SqlUnitOfWork]:
+    db = Database(db_url)
+    yield SqlUnitOfWork(db)
+    db.dispose()
+
+
+def add_site(slug: str) -> Callable[[SqlStore], str]:
+    def work(store: SqlStore) -> str:
+        store.conn.execute(insert(sites).values(
+            slug=slug, name=slug, origins=[], settings={}, created_at=datetime.now(UTC)))
+        return slug
+    return work
+
+
+def stored_slugs(uow: SqlUnitOfWork) -> set[str]:
+    with uow.read() as store:
+        return set(store.conn.execute(select(sites.c.slug)).scalars())
+
+
+def run_as_one_batch(uow: SqlUnitOfWork, works: list[Callable[[SqlStore], Any]]) -> list[Any]:
+    """Queue every work from its own thread while a batch is "committing", then let them run.
+
+    Returns, per work, its result or the exception its caller received.
+    """
+    outcomes: list[Any] = [None] * len(works)
+
+    def call(i: int) -> None:
+        try:
+            outcomes[i] = uow.write_grouped(works[i])
+        except Exception as exc:
+            outcomes[i] = exc
+
+    callers = []
+    with uow._leader:
+        for i in range(len(works)):
+            t = threading.Thread(target=call, args=(i,))
+            t.start()
+            callers.append(t)
+            deadline = time.monotonic() + 10
+            while len(uow._queue) < i + 1:  # queued in this order
+                assert time.monotonic() < deadline, "caller did not queue"
+                time.sleep(0.001)
+    for t in callers:
+        t.join(10)
+        assert not t.is_alive()
+    return outcomes
+
+
+def count_commits(uow: SqlUnitOfWork) -> list[int]:
+    commits = [0]
+
+    def on_commit(_conn: Any) -> None:
+        commits[0] += 1
+
+    event.listen(uow.db.writer, "commit", on_commit)
+    return commits
+
+
+def test_concurrent_writes_share_one_commit(uow: SqlUnitOfWork) -> None:
+    commits = count_commits(uow)
+    slugs = [f"site-{i}" for i in range(8)]
+    outcomes = run_as_one_batch(uow, [add_site(s) for s in slugs])
+    assert outcomes == slugs
+    assert commits[0] == 1
+    assert stored_slugs(uow) == set(slugs)
+
+
+def test_a_failing_write_is_undone_alone_and_raised_in_its_own_caller(uow: SqlUnitOfWork) -> None:
+    def add_then_fail(store: SqlStore) -> str:
+        add_site("doomed")(store)
+        raise InvalidInput("no such parent", code="invalid_parent")
+
+    outcomes = run_as_one_batch(uow, [add_site("first"), add_then_fail, add_site("last")])
+    assert outcomes[0] == "first" and outcomes[2] == "last"
+    assert isinstance(outcomes[1], InvalidInput)
+    assert stored_slugs(uow) == {"first", "last"}
+
+
+def test_when_the_batch_fails_no_caller_is_told_its_write_was_stored(uow: SqlUnitOfWork) -> None:
+    # A work that ends the shared transaction behind its back: the batch cannot commit, so the
+    # work that had already succeeded must get an error too, never its result.
+    def sabotage(store: SqlStore) -> None:
+        store.conn.exec_driver_sql("ROLLBACK")
+
+    outcomes = run_as_one_batch(uow, [add_site("acknowledged?"), sabotage, add_site("after")])
+    assert all(isinstance(o, Exception) for o in outcomes), outcomes
+    assert stored_slugs(uow) == set()
+    # The writer is usable again afterwards.
+    assert uow.write_grouped(add_site("again")) == "again"
+    assert stored_slugs(uow) == {"again"}
+
+
+def test_a_commit_that_fails_fails_every_caller(tmp_path: Any) -> None:
+    # SQLite checks deferred foreign keys at COMMIT: a real failure of the commit itself.
+    from rejoinder.storage.engine import migrate
+
+    url = f"sqlite:///{tmp_path / 'c.sqlite3'}"
+    migrate(url)
+    db = Database(url)
+    uow = SqlUnitOfWork(db)
+
+    def orphan_thread(store: SqlStore) -> str:
+        store.conn.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
+        store.conn.execute(insert(threads).values(
+            site_id=999, key="/orphan", locked=False, comment_count=0,
+            created_at=datetime.now(UTC)))
+        return "orphan"
+
+    outcomes = run_as_one_batch(uow, [add_site("innocent"), orphan_thread])
+    assert all(isinstance(o, Exception) for o in outcomes), outcomes
+    assert "FOREIGN KEY" in str(outcomes[0])
+    assert stored_slugs(uow) == set()
+    with uow.read() as store:
+        assert store.conn.execute(text("SELECT count(*) FROM threads")).scalar() == 0
+    db.dispose()
+
+
+def test_more_callers_than_a_batch_holds_are_all_served(uow: SqlUnitOfWork) -> None:
+    from rejoinder.storage import uow as uow_module
+
+    n = uow_module.MAX_GROUP + 5
+    commits = count_commits(uow)
+    outcomes = run_as_one_batch(uow, [add_site(f"s{i}") for i in range(n)])
+    assert outcomes == [f"s{i}" for i in range(n)]
+    assert commits[0] == 2
+    assert len(stored_slugs(uow)) == n
