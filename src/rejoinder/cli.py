@@ -232,16 +232,28 @@ def restore_cmd(
 ) -> None:
     """Replace the database with a backup (stop the servers first)."""
     from rejoinder.storage.backup import BackupError, restore
+    from rejoinder.storage.engine import Database, migrate
+    from rejoinder.storage.epoch import bump_epoch, current_epoch
 
     if not yes:
         err.print("this replaces every comment in the database: add --yes to go ahead")
         raise typer.Exit(2)
     settings = _settings(config)
+    url = settings.resolved_database_url
+    db = Database(url, pool_size=1)
     try:
-        restore(settings.resolved_database_url, source)
+        seen = current_epoch(db)
+        db.dispose()
+        restore(url, source)
+        # A backup from an older release is brought to this release's schema, and any server
+        # left running drops its cached pages: they show comments the backup does not have.
+        migrate(url)
+        bump_epoch(db, past=seen)
     except (BackupError, OSError) as exc:
         err.print(f"[red]restore failed:[/red] {exc}")
         raise typer.Exit(1) from exc
+    finally:
+        db.dispose()
     err.print(f"restored from {source}")
 
 

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from typing import cast
 
-from sqlalchemy import Connection, Table, select, update
+from sqlalchemy import Connection, Table, case, select, update
 
 from rejoinder.storage.engine import Database
 from rejoinder.storage.tables import CacheEpochRow
@@ -28,11 +28,25 @@ def read_epoch(conn: Connection) -> int:
     return int(value or 0)
 
 
-def bump_epoch(db: Database) -> None:
-    """Tell every running server to drop its cached pages (within about a second)."""
+def bump_epoch(db: Database, *, past: int = 0) -> None:
+    """Tell every running server to drop its cached pages (within about a second).
+
+    `past`: an epoch a server may have seen that the database no longer holds (a restore brings
+    back the backup's, possibly the very value servers saw last): the new one is beyond both.
+    """
+    value = cache_epoch.c.value
     with db.writer.connect() as conn, conn.begin():
         conn.execute(update(cache_epoch).where(cache_epoch.c.id == 1)
-                     .values(value=cache_epoch.c.value + 1))
+                     .values(value=case((value >= past, value), else_=past) + 1))
+
+
+def current_epoch(db: Database) -> int:
+    """The epoch now, or 0 where the database has none yet (empty, or an older schema)."""
+    try:
+        with db.reader.connect() as conn:
+            return read_epoch(conn)
+    except Exception:  # no table yet: nothing can have been seen, and 0 is below anything
+        return 0
 
 
 class EpochWatcher:
