@@ -1,0 +1,44 @@
+"""The transformer's scores are a function of the comment alone: a comment scored in a bulk batch
+gets exactly the logits it gets when posted on its own (the int8 model quantises activations per
+tensor, so padded batches used to leak neighbours and padding into every row's scores)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rejoinder.moderation.normalise import normalise_text
+from rejoinder.moderation.pipeline import ModerationPipeline
+
+TEXTS = [
+    "Short one.",
+    "The synagogue and the mosque held a joint food drive, and the whole street came along to "
+    "help carry the boxes from the vans into the hall before the rain started in the evening.",
+    "Those people should not be allowed to vote, they are vermin.",
+    "I disagree with the Israeli government's policy on settlements.",
+    "word " * 300,  # longer than the 128-token window
+    "Get lost, you sad, ignorant fool.",
+]
+
+
+def test_batch_logits_equal_single_logits(pipeline: ModerationPipeline) -> None:
+    model = pipeline.transformer
+    assert model is not None
+    norms = [normalise_text(t) for t in TEXTS]
+    batched = model.logits(norms)
+    single = np.stack([model.logits([n])[0] for n in norms])
+    reordered = model.logits(norms[::-1])[::-1]
+    assert np.array_equal(batched, single)
+    assert np.array_equal(batched, reordered)
+    assert np.isfinite(batched).all()
+
+
+def test_pipeline_batch_equals_single(pipeline: ModerationPipeline) -> None:
+    batched = pipeline.score(TEXTS)
+    for text, b in zip(TEXTS, batched, strict=True):
+        assert pipeline.score([text])[0].values == b.values
+
+
+def test_empty_batch(pipeline: ModerationPipeline) -> None:
+    assert pipeline.score([]) == []
+    assert pipeline.transformer is not None
+    assert pipeline.transformer.logits([]).shape == (0, 5)
