@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 from tests.factories import thread
 
 from rejoinder.domain.moderation import Label, Scores
@@ -255,3 +256,37 @@ def test_worker_death_fails_the_import_and_leaves_nothing(db_url: str) -> None:
         db.dispose()
     for table in ("sites", "threads", "comments"):
         assert rows(db_url, f"SELECT count(*) FROM {table}")[0][0] == 0
+
+
+@pytest.mark.postgres
+def test_postgres_import_session_gets_a_bigger_temp_pool_or_goes_on_with_its_own(
+    pg_url: str,
+) -> None:
+    """ADR 0018: the import's session sets `temp_buffers` for its temporary tables; a session
+    that has used temporary tables already cannot change it, and the import still works."""
+    from rejoinder.storage.bulk import _PG_TEMP_BUFFERS, CommentStager
+
+    fresh = create_engine(pg_url, poolclass=NullPool)
+    try:
+        with fresh.connect() as conn, conn.begin():
+            assert CommentStager(conn, 1)._temp_buffers()
+            assert conn.exec_driver_sql("SHOW temp_buffers").scalar() == _PG_TEMP_BUFFERS
+    finally:
+        fresh.dispose()
+    db = Database(pg_url, pool_size=1)
+    try:
+        with db.writer.connect() as conn:  # the pool's one connection: the import gets it next
+            default = conn.exec_driver_sql("SHOW temp_buffers").scalar()
+            assert default != _PG_TEMP_BUFFERS
+            conn.exec_driver_sql("CREATE TEMPORARY TABLE used_before (i int)")
+            conn.exec_driver_sql("INSERT INTO used_before VALUES (1)")
+            conn.commit()
+            with conn.begin():
+                assert not CommentStager(conn, 1)._temp_buffers()
+                assert conn.exec_driver_sql("SHOW temp_buffers").scalar() == default
+        summary = run_import(db, "blog", DisqusSource(FIXTURES / "disqus.xml"), ImportOptions(),
+                             hash_ip=hash_ip, now=NOW, create_site=BLOG)
+    finally:
+        db.dispose()
+    assert summary.comments == {"published": 6, "deleted": 1, "pending": 1, "rejected": 1}
+    assert rows(pg_url, "SELECT count(*) FROM comments")[0][0] == 9
