@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +29,7 @@ from rejoinder.moderation.normalise import normalise
 
 LABELS = tuple(Label)
 _HOLDS = np.array([DEFAULT_HOLD[lab] for lab in LABELS], dtype=np.float32)
+_CHUNK = 32  # comments per step of the rules and linear model in a batch
 
 
 @dataclass
@@ -68,26 +70,56 @@ class ModerationPipeline:
         if not texts:
             return []
         allow = site_rules.allow if site_rules else ()
-        normed = [normalise(t) for t in texts]
-        norms = [n.text for n in normed]
-        hits = [rules.lexicon_hits(n, allow) for n in norms]
-        lin = self.linear.logits(norms)
-        probs = self.linear.probabilities(lin)
-        route = self._route(probs, hits)
-        if self.transformer is not None and route.any():
-            idx = np.flatnonzero(route)
-            trf = self.transformer.logits([norms[i] for i in idx])
-            probs[idx] = _sigmoid(self._w_lin * lin[idx] + self._w_trf * trf + self._b)
+        n = len(texts)
+        norms: list[str] = []
+        hits: list[list[rules.RuleHit]] = []
+        lin = np.empty((n, len(LABELS)), dtype=np.float32)
+        probs = np.empty((n, len(LABELS)), dtype=np.float32)
+        route = np.zeros(n, dtype=bool)
+        out: list[Scores | None] = [None] * n
+        with ExitStack() as stack:
+            # Several comments: routed ones go to the transformer's workers chunk by chunk,
+            # while this thread runs the rules and the linear model on the next chunk.
+            stream = (stack.enter_context(self.transformer.stream())
+                      if self.transformer is not None and n > 1 else None)
+            for lo in range(0, n, _CHUNK):
+                hi = min(n, lo + _CHUNK)
+                chunk = [normalise(t).text for t in texts[lo:hi]]
+                chunk_hits = [rules.lexicon_hits(c, allow) for c in chunk]
+                lin[lo:hi] = self.linear.logits(chunk)
+                probs[lo:hi] = self.linear.probabilities(lin[lo:hi])
+                route[lo:hi] = self._route(probs[lo:hi], chunk_hits)
+                norms += chunk
+                hits += chunk_hits
+                if stream is not None:
+                    sent = [i for i in range(lo, hi) if route[i]]
+                    stream.put(sent, [norms[i] for i in sent])
+                if self.transformer is not None:  # the others' scores are final already
+                    for i in range(lo, hi):
+                        if not route[i]:
+                            out[i] = self._final(texts[i], norms[i], probs[i], hits[i],
+                                                 site_rules)
+            idx = np.flatnonzero(route) if self.transformer is not None else np.zeros(0, int)
+            if len(idx) and self.transformer is not None:
+                if stream is not None:
+                    done = stream.finish()
+                    trf = np.stack([done[int(i)] for i in idx])
+                else:
+                    trf = self.transformer.logits([norms[i] for i in idx])
+                probs[idx] = _sigmoid(self._w_lin * lin[idx] + self._w_trf * trf + self._b)
         with self._lock:
-            self.stats.scored += len(texts)
-            self.stats.routed += int(route.sum()) if self.transformer is not None else 0
-        out = []
-        for text, nt, p, h in zip(texts, normed, probs, hits, strict=True):
-            scores = self._combine(text, nt.text, p, h)
-            if site_rules is not None:
-                scores = rules.apply_site_rules(scores, text, site_rules)
-            out.append(scores)
-        return out
+            self.stats.scored += n
+            self.stats.routed += len(idx)
+        return [s if s is not None else
+                self._final(texts[i], norms[i], probs[i], hits[i], site_rules)
+                for i, s in enumerate(out)]
+
+    def _final(self, text: str, norm: str, p: np.ndarray, hits: list[rules.RuleHit],
+               site_rules: rules.SiteRules | None) -> Scores:
+        scores = self._combine(text, norm, p, hits)
+        if site_rules is not None:
+            scores = rules.apply_site_rules(scores, text, site_rules)
+        return scores
 
     # -- internals ----------------------------------------------------------------------------
     def _route(self, probs: np.ndarray, hits: list[list[rules.RuleHit]]) -> np.ndarray:

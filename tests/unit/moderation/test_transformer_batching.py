@@ -42,3 +42,22 @@ def test_empty_batch(pipeline: ModerationPipeline) -> None:
     assert pipeline.score([]) == []
     assert pipeline.transformer is not None
     assert pipeline.transformer.logits([]).shape == (0, 5)
+
+
+def test_stream_matches_logits_and_releases_workers(pipeline: ModerationPipeline) -> None:
+    model = pipeline.transformer
+    assert model is not None
+    norms = [normalise_text(t) for t in TEXTS]
+    with model.stream() as stream:
+        stream.put([10, 11, 12], norms[:3])
+        stream.put([13, 14, 15], norms[3:])
+        done = stream.finish()
+    assert np.array_equal(np.stack([done[k] for k in range(10, 16)]), model.logits(norms))
+    try:
+        with model.stream() as stream:
+            stream.put([0, 1], norms[:2])
+            raise RuntimeError("caller failed half-way")
+    except RuntimeError:
+        pass
+    if model.threads > 1:  # the helpers went back to the pool: it still runs new work
+        assert model._workers().submit(lambda: 42).result(timeout=10) == 42

@@ -13,16 +13,20 @@ are a function of the text alone. Throughput comes from running comments in para
 the session has one intra-op thread (no spinning, no barrier between threads, so a core taken
 by the web server or other work stalls only its own comment), and `logits()` spreads a batch
 over `threads` workers, longest comments first; one comment alone runs on the calling thread.
+`stream()` lets a caller feed comments while the workers already score them (the `default`
+pipeline runs its rules and linear model on the next chunk meanwhile).
 """
 
 from __future__ import annotations
 
 import itertools
 import os
+import queue
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from types import TracebackType
 
 import numpy as np
 
@@ -108,6 +112,65 @@ class TransformerModel:
         for f in futures:
             f.result()
         return out
+
+
+    def stream(self) -> TransformerStream:
+        """Score comments as they are fed (see `TransformerStream`)."""
+        return TransformerStream(self)
+
+
+class TransformerStream:
+    """Comments go in with `put()` and are scored by the worker threads at once; `finish()`
+    scores what is left on the calling thread too and returns the logits by key. Use it as a
+    context manager, so the workers are released even if the caller fails half-way."""
+
+    def __init__(self, model: TransformerModel) -> None:
+        self._model = model
+        self._queue: queue.SimpleQueue[tuple[int, list[int]] | None] = queue.SimpleQueue()
+        self._results: dict[int, np.ndarray] = {}
+        self._helpers: list[Future[None]] = []
+        self._closed = False
+
+    def put(self, keys: Sequence[int], norm_texts: Sequence[str]) -> None:
+        if not norm_texts:
+            return
+        if not self._helpers and self._model.threads > 1:
+            pool = self._model._workers()
+            self._helpers = [pool.submit(self._drain) for _ in range(self._model.threads - 1)]
+        for key, enc in zip(keys, self._model.tokenizer.encode_batch(list(norm_texts)),
+                            strict=True):
+            self._queue.put((key, enc.ids))
+
+    def _drain(self) -> None:
+        while (item := self._queue.get()) is not None:
+            self._results[item[0]] = self._model._run(item[1])
+
+    def finish(self) -> dict[int, np.ndarray]:
+        while True:  # the calling thread takes its share of what is still queued
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is None:
+                break
+            self._results[item[0]] = self._model._run(item[1])
+        self._close()
+        for f in self._helpers:
+            f.result()  # re-raises a worker's error
+        return self._results
+
+    def _close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            for _ in self._helpers:
+                self._queue.put(None)
+
+    def __enter__(self) -> TransformerStream:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._close()
 
 
 class TransformerClassifier:
