@@ -182,6 +182,7 @@ def main() -> None:
                 url, drop = f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", None
             else:
                 url, drop = pg_schema()
+            load_before = os.getloadavg()[0]  # other work on the machine (shared: it varies)
             try:
                 r = run_child(url, export, args.workers)
             finally:
@@ -193,10 +194,16 @@ def main() -> None:
             table.add_row(name, f"{r['comments']:,}", f"{r['seconds']:.1f}", f"{rate:,.0f}",
                           f"{r['rss_mb']:.0f}", f"{r['worker_rss_mb']:.0f}",
                           "met" if met else "NOT met")
-            console.print(f"{name}: {r}")
+            # CPU of the importing process and its worker per comment: comparable between
+            # machines and loads where seconds are not (PostgreSQL's server is not included).
+            cpu_us = (r["cpu_seconds"] + r["worker_cpu_seconds"]) / r["read"] * 1e6
+            load = (round(load_before, 2), round(os.getloadavg()[0], 2))
+            console.print(f"{name}: {r}; client CPU {cpu_us:.1f} µs/comment; "
+                          f"load average (1 min) before/after {load[0]}/{load[1]}")
             results[name] = {**r, "comments_per_s": round(rate, 1), "peak_total_mb": round(peak, 1),
+                             "client_cpu_us_per_comment": round(cpu_us, 1),
                              "target_met": met, "date": time.strftime("%Y-%m-%d %H:%M"),
-                             "load_average_1m": round(os.getloadavg()[0], 2)}
+                             "load_average_1m_before": load[0], "load_average_1m": load[1]}
         console.print(table)
     save(args.comments, results)
 
