@@ -11,7 +11,19 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Connection, Row, Table, and_, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from rejoinder.domain.notifications import (
@@ -26,6 +38,21 @@ subscriptions = cast(Table, SubscriptionRow.__table__)
 outbox = cast(Table, OutboxRow.__table__)
 comments = cast(Table, CommentRow.__table__)
 sites = cast(Table, SiteRow.__table__)
+
+# Run for every published comment: built once (see repositories.py on prebuilt statements).
+_THREAD_FOLLOWERS = subscriptions.c.kind == SubscriptionKind.THREAD.value
+_ACTIVE = (subscriptions.c.confirmed_at.is_not(None), subscriptions.c.unsubscribed_at.is_(None))
+_AUDIENCE_TOP = (select(subscriptions)
+                 .where(subscriptions.c.thread_id == bindparam("p_thread"), _THREAD_FOLLOWERS,
+                        *_ACTIVE)
+                 .order_by(subscriptions.c.id))
+_AUDIENCE_REPLY = (select(subscriptions)
+                   .where(subscriptions.c.thread_id == bindparam("p_thread"),
+                          or_(_THREAD_FOLLOWERS,
+                              and_(subscriptions.c.kind == SubscriptionKind.REPLIES.value,
+                                   subscriptions.c.comment_id == bindparam("p_parent"))),
+                          *_ACTIVE)
+                   .order_by(subscriptions.c.id))
 
 
 def _subscription(row: Row[Any]) -> Subscription:
@@ -119,17 +146,10 @@ class NotificationRepo:
 
     def audience(self, thread_id: int, parent_id: int | None) -> list[Subscription]:
         """Active subscriptions that hear of a new comment: the thread's, and the parent's replies."""
-        wanted = subscriptions.c.kind == SubscriptionKind.THREAD.value
-        if parent_id is not None:
-            wanted = or_(wanted, and_(subscriptions.c.kind == SubscriptionKind.REPLIES.value,
-                                      subscriptions.c.comment_id == parent_id))
-        rows = self.conn.execute(
-            select(subscriptions)
-            .where(subscriptions.c.thread_id == thread_id, wanted,
-                   subscriptions.c.confirmed_at.is_not(None),
-                   subscriptions.c.unsubscribed_at.is_(None))
-            .order_by(subscriptions.c.id)
-        )
+        if parent_id is None:
+            rows = self.conn.execute(_AUDIENCE_TOP, {"p_thread": thread_id})
+        else:
+            rows = self.conn.execute(_AUDIENCE_REPLY, {"p_thread": thread_id, "p_parent": parent_id})
         return [_subscription(r) for r in rows]
 
     # -- the queue, for moderator alerts ----------------------------------------------------
