@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 
@@ -30,6 +30,16 @@ from rejoinder.moderation.normalise import normalise
 LABELS = tuple(Label)
 _HOLDS = np.array([DEFAULT_HOLD[lab] for lab in LABELS], dtype=np.float32)
 _CHUNK = 32  # comments per step of the rules and linear model in a batch
+# All lexicon patterns in one regex, with the same word boundaries as rules.lexicon_hits: when it
+# finds nothing, no single pattern can match either, so most comments (no hit) skip the 40-odd
+# separate scans (about 15 us instead of 130 us for a news comment).
+_LEXICON_ANY = re.compile(
+    "(?<![a-z0-9])(?:" + "|".join(f"(?:{p})" for p, _, _ in rules.LEXICON) + ")(?![a-z0-9])")
+
+
+def lexicon_hits(norm: str, allow: Iterable[str] = ()) -> list[rules.RuleHit]:
+    """`rules.lexicon_hits`, short-cut for the common comment with no lexicon term at all."""
+    return rules.lexicon_hits(norm, allow) if _LEXICON_ANY.search(norm) else []
 
 
 @dataclass
@@ -85,7 +95,7 @@ class ModerationPipeline:
             for lo in range(0, n, _CHUNK):
                 hi = min(n, lo + _CHUNK)
                 chunk = [normalise(t).text for t in texts[lo:hi]]
-                chunk_hits = [rules.lexicon_hits(c, allow) for c in chunk]
+                chunk_hits = [lexicon_hits(c, allow) for c in chunk]
                 lin[lo:hi] = self.linear.logits(chunk)
                 probs[lo:hi] = self.linear.probabilities(lin[lo:hi])
                 route[lo:hi] = self._route(probs[lo:hi], chunk_hits)
