@@ -67,6 +67,49 @@ def tfidf_rows(texts: Sequence[str], idf: np.ndarray) -> list[tuple[np.ndarray, 
     return rows
 
 
+def _char_ids_batch(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """`_char_ids` of many texts in one pass: (text index, feature id) per n-gram."""
+    padded = [" " + t + " " for t in texts]
+    lengths = np.fromiter((len(p) for p in padded), dtype=np.int64, count=len(padded))
+    codes = np.frombuffer("".join(padded).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    doc = np.repeat(np.arange(len(padded), dtype=np.int64), lengths)
+    end = np.cumsum(lengths)[doc]  # where each position's own text ends
+    pos = np.arange(len(codes), dtype=np.int64)
+    docs, ids = [], []
+    for n in CHAR_N:
+        m = len(codes) - n + 1
+        if m <= 0:
+            break
+        h = np.full(m, _FNV_OFFSET ^ np.uint64(n), dtype=np.uint64)
+        for k in range(n):
+            h = (h ^ codes[k : k + m]) * _FNV_PRIME
+        inside = pos[:m] + n <= end[:m]  # n-grams do not cross into the next text
+        docs.append(doc[:m][inside])
+        ids.append(((h[inside] * _MIX) >> _SHIFT).astype(np.int64))
+    if not ids:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return np.concatenate(docs), np.concatenate(ids)
+
+
+def tfidf_batch(texts: Sequence[str], idf: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`tfidf_rows` of many texts at once, as flat arrays (text index, feature id, value),
+    sorted by text then feature: the ids of `tfidf_rows` and its values up to float rounding,
+    without a numpy loop per text."""
+    cut = [t[:_MAX_CHARS] for t in texts]
+    char_doc, char_ids = _char_ids_batch(cut)
+    word_ids = [_word_ids(t) for t in cut]
+    word_doc = np.repeat(np.arange(len(cut), dtype=np.int64), [len(w) for w in word_ids])
+    word_flat = np.concatenate([np.zeros(0, dtype=np.int64), *word_ids])
+    keys = np.concatenate([(char_doc << BITS) | char_ids, (word_doc << BITS) | word_flat])
+    keys, counts = np.unique(keys, return_counts=True)
+    doc, ids = keys >> BITS, keys & (N_FEATURES - 1)
+    vals = (1.0 + np.log(counts)) * idf[ids]
+    norm = np.sqrt(np.bincount(doc, weights=vals * vals, minlength=len(cut)))
+    norm[norm == 0] = 1.0
+    return doc, ids, (vals / norm[doc]).astype(np.float32)
+
+
 def document_frequencies(texts: Sequence[str]) -> np.ndarray:
     df = np.zeros(N_FEATURES, dtype=np.int64)
     for text in texts:

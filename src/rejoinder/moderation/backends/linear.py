@@ -45,9 +45,16 @@ class LinearModel:
         self._b = np.array([lin[lab.value]["b"] for lab in LABELS], dtype=np.float32)
 
     def logits(self, norm_texts: Sequence[str]) -> np.ndarray:
-        out = np.empty((len(norm_texts), len(LABELS)), dtype=np.float32)
-        for i, (ids, vals) in enumerate(features.tfidf_rows(norm_texts, self.idf)):
-            out[i] = vals @ self.weights[ids] + self.bias
+        n = len(norm_texts)
+        out = np.empty((n, len(LABELS)), dtype=np.float32)
+        if not n:
+            return out
+        doc, ids, vals = features.tfidf_batch(norm_texts, self.idf)
+        # Every text has at least one n-gram (the padded text is 2+ characters), so each text's
+        # rows start where `doc` changes: one sparse row-times-matrix product for all texts.
+        starts = np.flatnonzero(np.diff(doc, prepend=-1))
+        np.add.reduceat(vals[:, None] * self.weights[ids], starts, axis=0, out=out)
+        out += self.bias
         return out
 
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
