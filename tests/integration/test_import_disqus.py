@@ -275,17 +275,19 @@ def test_postgres_import_session_gets_a_bigger_temp_pool_or_goes_on_with_its_own
         fresh.dispose()
     db = Database(pg_url, pool_size=1)
     try:
-        with db.writer.connect() as conn:  # the pool's one connection: the import gets it next
-            default = conn.exec_driver_sql("SHOW temp_buffers").scalar()
-            assert default != _PG_TEMP_BUFFERS
+        with db.writer.connect() as conn:  # the pool's one idle connection: the import gets it
+            pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+            conn.exec_driver_sql("SET temp_buffers = '9MB'")  # whatever the server's default
             conn.exec_driver_sql("CREATE TEMPORARY TABLE used_before (i int)")
-            conn.exec_driver_sql("INSERT INTO used_before VALUES (1)")
+            conn.exec_driver_sql("INSERT INTO used_before VALUES (1)")  # the pool is fixed now
             conn.commit()
             with conn.begin():
                 assert not CommentStager(conn, 1)._temp_buffers()
-                assert conn.exec_driver_sql("SHOW temp_buffers").scalar() == default
+                assert conn.exec_driver_sql("SHOW temp_buffers").scalar() == "9MB"
         summary = run_import(db, "blog", DisqusSource(FIXTURES / "disqus.xml"), ImportOptions(),
                              hash_ip=hash_ip, now=NOW, create_site=BLOG)
+        with db.writer.connect() as conn:  # the import ran in that very session
+            assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar() == pid
     finally:
         db.dispose()
     assert summary.comments == {"published": 6, "deleted": 1, "pending": 1, "rejected": 1}
