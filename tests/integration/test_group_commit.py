@@ -1,7 +1,9 @@
 """Group commit (ADR 0017): concurrent writers share a transaction, and each is told the truth.
 
-The batches are made deterministic by holding the unit of work's leader lock while the callers
-queue up, which is exactly the situation under load: a batch is committing while others arrive.
+Grouping happens on SQLite (one writer); on PostgreSQL each work has a transaction of its own,
+and the same promises hold. The batches are made deterministic by holding the unit of work's
+leader lock while the callers queue up, which is exactly the situation under load: a batch is
+committing while others arrive.
 """
 
 from __future__ import annotations
@@ -10,16 +12,17 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import event, insert, select, text
 
 from rejoinder.domain.errors import InvalidInput
-from rejoinder.storage.engine import Database
+from rejoinder.storage.engine import Database, migrate
 from rejoinder.storage.repositories import SqlStore
 from rejoinder.storage.tables import SiteRow, ThreadRow
-from rejoinder.storage.uow import SqlUnitOfWork
+from rejoinder.storage.uow import MAX_GROUP, SqlUnitOfWork
 
 sites = SiteRow.__table__
 threads = ThreadRow.__table__
@@ -27,7 +30,17 @@ threads = ThreadRow.__table__
 
 @pytest.fixture
 def uow(db_url: str) -> Iterator[SqlUnitOfWork]:
+    """On either database."""
     db = Database(db_url)
+    yield SqlUnitOfWork(db)
+    db.dispose()
+
+
+@pytest.fixture
+def sqlite_uow(tmp_path: Path) -> Iterator[SqlUnitOfWork]:
+    url = f"sqlite:///{tmp_path / 'group.sqlite3'}"
+    migrate(url)
+    db = Database(url)
     yield SqlUnitOfWork(db)
     db.dispose()
 
@@ -48,8 +61,11 @@ def stored_slugs(uow: SqlUnitOfWork) -> set[str]:
 def run_as_one_batch(uow: SqlUnitOfWork, works: list[Callable[[SqlStore], Any]]) -> list[Any]:
     """Queue every work from its own thread while a batch is "committing", then let them run.
 
-    Returns, per work, its result or the exception its caller received.
+    Returns, per work, its result or the exception its caller received. On PostgreSQL nothing
+    queues: the works run one after another, each in its own transaction.
     """
+    if uow.db.dialect != "sqlite":
+        return [_outcome(uow, work) for work in works]
     outcomes: list[Any] = [None] * len(works)
 
     def call(i: int) -> None:
@@ -74,6 +90,13 @@ def run_as_one_batch(uow: SqlUnitOfWork, works: list[Callable[[SqlStore], Any]])
     return outcomes
 
 
+def _outcome(uow: SqlUnitOfWork, work: Callable[[SqlStore], Any]) -> Any:
+    try:
+        return uow.write_grouped(work)
+    except Exception as exc:
+        return exc
+
+
 def count_commits(uow: SqlUnitOfWork) -> list[int]:
     commits = [0]
 
@@ -84,7 +107,8 @@ def count_commits(uow: SqlUnitOfWork) -> list[int]:
     return commits
 
 
-def test_concurrent_writes_share_one_commit(uow: SqlUnitOfWork) -> None:
+def test_concurrent_writes_share_one_commit(sqlite_uow: SqlUnitOfWork) -> None:
+    uow = sqlite_uow
     commits = count_commits(uow)
     slugs = [f"site-{i}" for i in range(8)]
     outcomes = run_as_one_batch(uow, [add_site(s) for s in slugs])
@@ -104,7 +128,10 @@ def test_a_failing_write_is_undone_alone_and_raised_in_its_own_caller(uow: SqlUn
     assert stored_slugs(uow) == {"first", "last"}
 
 
-def test_when_the_batch_fails_no_caller_is_told_its_write_was_stored(uow: SqlUnitOfWork) -> None:
+def test_when_the_batch_fails_no_caller_is_told_its_write_was_stored(
+    sqlite_uow: SqlUnitOfWork,
+) -> None:
+    uow = sqlite_uow
     # A work that ends the shared transaction behind its back: the batch cannot commit, so the
     # work that had already succeeded must get an error too, never its result.
     def sabotage(store: SqlStore) -> None:
@@ -118,14 +145,9 @@ def test_when_the_batch_fails_no_caller_is_told_its_write_was_stored(uow: SqlUni
     assert stored_slugs(uow) == {"again"}
 
 
-def test_a_commit_that_fails_fails_every_caller(tmp_path: Any) -> None:
+def test_a_commit_that_fails_fails_every_caller(sqlite_uow: SqlUnitOfWork) -> None:
     # SQLite checks deferred foreign keys at COMMIT: a real failure of the commit itself.
-    from rejoinder.storage.engine import migrate
-
-    url = f"sqlite:///{tmp_path / 'c.sqlite3'}"
-    migrate(url)
-    db = Database(url)
-    uow = SqlUnitOfWork(db)
+    uow = sqlite_uow
 
     def orphan_thread(store: SqlStore) -> str:
         store.conn.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
@@ -140,15 +162,28 @@ def test_a_commit_that_fails_fails_every_caller(tmp_path: Any) -> None:
     assert stored_slugs(uow) == set()
     with uow.read() as store:
         assert store.conn.execute(text("SELECT count(*) FROM threads")).scalar() == 0
-    db.dispose()
 
 
-def test_more_callers_than_a_batch_holds_are_all_served(uow: SqlUnitOfWork) -> None:
-    from rejoinder.storage import uow as uow_module
-
-    n = uow_module.MAX_GROUP + 5
+def test_more_callers_than_a_batch_holds_are_all_served(sqlite_uow: SqlUnitOfWork) -> None:
+    uow = sqlite_uow
+    n = MAX_GROUP + 5
     commits = count_commits(uow)
     outcomes = run_as_one_batch(uow, [add_site(f"s{i}") for i in range(n)])
     assert outcomes == [f"s{i}" for i in range(n)]
     assert commits[0] == 2
     assert len(stored_slugs(uow)) == n
+
+
+def test_on_postgresql_each_work_commits_alone(pg_url: str) -> None:
+    # Batches from two server processes could lock thread rows in opposite orders (deadlock),
+    # and PostgreSQL commits concurrent transactions in parallel anyway.
+    db = Database(pg_url)
+    uow = SqlUnitOfWork(db)
+    try:
+        commits = count_commits(uow)
+        outcomes = [_outcome(uow, add_site(f"pg-{i}")) for i in range(3)]
+        assert outcomes == ["pg-0", "pg-1", "pg-2"]
+        assert commits[0] == 3
+        assert not uow._queue
+    finally:
+        db.dispose()

@@ -52,12 +52,18 @@ class SqlUnitOfWork:
     def write_grouped(self, work: Callable[[SqlStore], T]) -> T:
         """Run `work` in a write transaction shared with concurrent callers; return after commit.
 
-        While one batch commits (an fsync on SQLite), new callers queue up; the next leader takes
+        On SQLite, while one batch commits (an fsync), new callers queue up; the next leader takes
         them all. One commit then acknowledges many comments, which is what bounds posting
         throughput on SQLite's single writer. Each job runs in a savepoint: an exception undoes
         that job alone and is raised in its own caller. A failed commit fails every job of the
         batch, so nothing is reported stored that was not.
         """
+        if self.db.dialect != "sqlite":
+            # PostgreSQL commits concurrent transactions in parallel, so grouping gains nothing
+            # there (measured), and batches from two processes could lock thread rows in
+            # opposite orders and deadlock. Each work gets a transaction of its own.
+            with self.write() as store:
+                return work(store)
         job = _Job(work)
         with self._queue_lock:
             self._queue.append(job)
