@@ -4,7 +4,8 @@ layout train_linear.py reads (`int8_val`, and `int8_test` / `int8_ethos` with --
 Use this when only the linear model, the blend or the cascade band are retrained (no GPU, or the
 transformer is unchanged): the blend must be fitted on the logits of the model that ships.
 Logits are cached by normalised text in `.train/trf_cache.npz`, so a rebuilt split with a few
-new own examples costs only those rows.
+new own examples costs only those rows; a cache written by another model version (e.g. the
+batch-dependent `minilm-l6-int8-1`, ADR 0019) is ignored.
 
 Run: nice -n 5 python training/transformer_logits.py [--data .train/data] [--out .train/trf/logits.npz]
 """
@@ -33,10 +34,13 @@ def main() -> None:
     args = ap.parse_args()
     cache_path = Path(args.cache)
     cache: dict[str, np.ndarray] = {}
+    model = TransformerModel(threads=args.threads or None)
     if cache_path.exists():
         z = np.load(cache_path, allow_pickle=False)
-        cache = dict(zip(z["texts"].tolist(), z["logits"], strict=True))
-    model = TransformerModel(threads=args.threads or None)
+        if "version" in z.files and str(z["version"]) == model.version:
+            cache = dict(zip(z["texts"].tolist(), z["logits"], strict=True))
+        else:
+            print(f"{cache_path}: written by another model version, not used")
     out: dict[str, np.ndarray] = {}
     for split in args.splits.split(","):
         path = Path(args.data) / FILES[split]
@@ -51,7 +55,8 @@ def main() -> None:
         out[f"int8_{split}"] = np.stack([cache[t] for t in texts]).astype(np.float32)
         keys = sorted(cache)
         np.savez_compressed(cache_path, texts=np.array(keys),
-                            logits=np.stack([cache[k] for k in keys]))
+                            logits=np.stack([cache[k] for k in keys]),
+                            version=np.array(model.version))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(args.out, **out)
     print({k: v.shape for k, v in out.items()})

@@ -74,7 +74,8 @@ class TransformerModel:
         self.threads = threads or default_threads()
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
-        self.version = "minilm-l6-int8-1"
+        # -2: one comment per run (ADR 0019); -1 scored padded batches, batch-dependent
+        self.version = "minilm-l6-int8-2"
 
     def _run(self, ids: list[int]) -> np.ndarray:
         x = np.array(ids, dtype=np.int64).reshape(1, -1)
