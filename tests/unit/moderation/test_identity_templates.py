@@ -1,5 +1,6 @@
 """False holds on neutral identity sentences (training/examples/identity_neutral.jsonl, never
-trained on). Target: at most 1% (met since ADR 0014: 1/265; see docs/moderation.md)."""
+trained on). Target: at most 1% (met: 2/265 since ADR 0019 scores one comment per transformer
+run, 1/265 in the batched evaluation before; see docs/moderation.md)."""
 
 from __future__ import annotations
 
