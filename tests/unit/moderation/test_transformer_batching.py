@@ -61,3 +61,29 @@ def test_stream_matches_logits_and_releases_workers(pipeline: ModerationPipeline
         pass
     if model.threads > 1:  # the helpers went back to the pool: it still runs new work
         assert model._workers().submit(lambda: 42).result(timeout=10) == 42
+
+
+def test_batch_after_fork(pipeline: ModerationPipeline) -> None:
+    """A pre-forking server may have scored a batch before forking: the child gets new workers."""
+    import os
+
+    model = pipeline.transformer
+    assert model is not None
+    norms = [normalise_text(t) for t in TEXTS]
+    expected = model.logits(norms)  # the parent's pool exists now
+    pid = os.fork()
+    if pid == 0:  # child: score a batch, exit 0 if it matches (a hang is killed by the parent)
+        ok = np.array_equal(model.logits(norms), expected)
+        os._exit(0 if ok else 1)
+    for _ in range(300):
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        import time
+
+        time.sleep(0.1)
+    else:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        raise AssertionError("the forked child hung scoring a batch")
+    assert os.waitstatus_to_exitcode(status) == 0

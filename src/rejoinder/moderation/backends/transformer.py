@@ -73,6 +73,7 @@ class TransformerModel:
             providers=list(providers) if providers else ["CPUExecutionProvider"])
         self.threads = threads or default_threads()
         self._pool: ThreadPoolExecutor | None = None
+        self._pool_pid = 0
         self._pool_lock = threading.Lock()
         # -2: one comment per run (ADR 0019); -1 scored padded batches, batch-dependent
         self.version = "minilm-l6-int8-2"
@@ -85,9 +86,11 @@ class TransformerModel:
 
     def _workers(self) -> ThreadPoolExecutor:
         with self._pool_lock:
-            if self._pool is None:
+            # A forked child (a pre-forking server) inherits the pool but not its threads.
+            if self._pool is None or self._pool_pid != os.getpid():
                 self._pool = ThreadPoolExecutor(self.threads - 1,
                                                 thread_name_prefix="moderation-trf")
+                self._pool_pid = os.getpid()
             return self._pool
 
     def logits(self, norm_texts: Sequence[str]) -> np.ndarray:
