@@ -41,6 +41,7 @@ _SORTS = {s.value for s in SortOrder}
 _HEADERS = [(b"content-type", b"application/json"), *SECURITY_HEADERS,
             (b"content-security-policy", API_CSP)]
 _ROUTES = ("/api/v1/comments", "/api/v1/counts")
+Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
 
 
 def client_ip(peer: str, forwarded_for: str | None, trusted_proxies: list[str]) -> str:
@@ -71,6 +72,17 @@ class CachedReads:
 
     async def serve(self, scope: Scope, send: Send) -> bool:
         """Send the cached answer and return True, or return False (nothing sent) on a miss."""
+        answer = self.answer(scope)
+        if answer is None:
+            return False
+        status, headers, body = answer
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+        return True
+
+    def answer(self, scope: Scope) -> Answer | None:
+        """The cached answer (status, headers with content-length, body), counted in the
+        metrics; None on a miss. Also called by the HTTP protocol itself (web/server.py)."""
         started = time.perf_counter()
         path = scope["path"]
         if path == "/api/v1/comments":
@@ -78,23 +90,23 @@ class CachedReads:
         elif path == "/api/v1/counts":
             body = self._counts(scope)
         else:
-            return False
+            return None
         if body is None:
-            return False
+            return None
         headers = self._headers(scope)
+        status = 200
         try:
             if self.limiter.enabled:
                 self.limiter.check("read", self._ip(scope))
         except RateLimited as exc:
+            status = 429
             body = orjson.dumps({"error": {"code": exc.code, "message": exc.message}})
-            await _respond(send, 429, body,
-                           [*headers, (b"retry-after", str(exc.retry_after).encode())])
+            headers = [*headers, (b"retry-after", str(exc.retry_after).encode())]
             self._limited[path].inc()
         else:
-            await _respond(send, 200, body, headers)
             self._ok[path].inc()
         self._latency[path].observe(time.perf_counter() - started)
-        return True
+        return status, [*headers, (b"content-length", str(len(body)).encode())], body
 
     def _headers(self, scope: Scope) -> list[tuple[bytes, bytes]]:
         origin = next((v for k, v in scope["headers"] if k == b"origin"), None)
@@ -178,9 +190,3 @@ def _parse_counts_query(qs: bytes) -> tuple[str, list[str]] | None:
     except DomainError:
         return None
 
-
-async def _respond(send: Send, status: int, body: bytes,
-                   headers: list[tuple[bytes, bytes]]) -> None:
-    headers = [*headers, (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
