@@ -27,18 +27,20 @@ _WORD = re.compile(r"[a-z0-9']+|[^\sa-z0-9]")
 _MAX_CHARS = 2000  # longer comments are scored on their first 2,000 characters
 
 
+def _ngram_hashes(codes: np.ndarray, n: int) -> np.ndarray:
+    """The feature id of the character n-gram starting at each position of `codes` (FNV-1a
+    over the code points, then a multiplicative mix into BITS bits)."""
+    m = len(codes) - n + 1
+    h = np.full(m, _FNV_OFFSET ^ np.uint64(n), dtype=np.uint64)
+    for k in range(n):
+        h = (h ^ codes[k : k + m]) * _FNV_PRIME
+    return ((h * _MIX) >> _SHIFT).astype(np.int64)
+
+
 def _char_ids(text: str) -> np.ndarray:
     codes = np.frombuffer((" " + text + " ").encode("utf-32-le"), dtype=np.uint32)
     codes = codes.astype(np.uint64)
-    out = []
-    for n in CHAR_N:
-        m = len(codes) - n + 1
-        if m <= 0:
-            break
-        h = np.full(m, _FNV_OFFSET ^ np.uint64(n), dtype=np.uint64)
-        for k in range(n):
-            h = (h ^ codes[k : k + m]) * _FNV_PRIME
-        out.append(((h * _MIX) >> _SHIFT).astype(np.int64))
+    out = [_ngram_hashes(codes, n) for n in CHAR_N if len(codes) >= n]
     return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
 
 
@@ -80,12 +82,9 @@ def _char_ids_batch(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         m = len(codes) - n + 1
         if m <= 0:
             break
-        h = np.full(m, _FNV_OFFSET ^ np.uint64(n), dtype=np.uint64)
-        for k in range(n):
-            h = (h ^ codes[k : k + m]) * _FNV_PRIME
         inside = pos[:m] + n <= end[:m]  # n-grams do not cross into the next text
         docs.append(doc[:m][inside])
-        ids.append(((h[inside] * _MIX) >> _SHIFT).astype(np.int64))
+        ids.append(_ngram_hashes(codes, n)[inside])
     if not ids:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     return np.concatenate(docs), np.concatenate(ids)
