@@ -32,7 +32,7 @@ from rejoinder.web import notifications as notification_pages
 from rejoinder.web import perspective as perspective_api
 from rejoinder.web.api import accounts as _accounts_routes  # noqa: F401  # registers routes
 from rejoinder.web.api.routes import router as api_router
-from rejoinder.web.fastpath import CachedReads
+from rejoinder.web.fastpath import CachedReads, LeanPosts
 from rejoinder.web.middleware import BodyLimit, Observe, SiteCors
 
 log = logging.getLogger("rejoinder")
@@ -42,11 +42,20 @@ class RejoinderApp(FastAPI):
     """FastAPI, with cached reads answered before the middleware stack (see web/fastpath.py)."""
 
     fast_reads: CachedReads | None = None
+    lean_posts: LeanPosts | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (self.fast_reads is not None and scope["type"] == "http"
-                and scope["method"] == "GET" and await self.fast_reads.serve(scope, send)):
-            return
+        if scope["type"] == "http":
+            method = scope["method"]
+            if (method == "GET" and self.fast_reads is not None
+                    and await self.fast_reads.serve(scope, send)):
+                return
+            if (method == "POST" and self.lean_posts is not None
+                    and scope["path"] == LeanPosts.ROUTE):
+                rest = await self.lean_posts.serve(scope, receive, send)
+                if rest is None:
+                    return
+                receive = rest
         await super().__call__(scope, receive, send)
 
 
@@ -143,6 +152,7 @@ def create_app(settings: Settings, *, classifier: Classifier | None = None) -> F
     # issue 9: Perspective-compatible /v1alpha1/comments:analyze for Coral and Comentario
     perspective_api.install(app, settings, db, services.classifier, lambda: services.now())
     app.fast_reads = CachedReads(services, app.state.limiter, origins)
+    app.lean_posts = LeanPosts(services, app.state.limiter, origins, settings.max_body_bytes)
     app.add_middleware(SiteCors, origins=origins)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(Observe)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -38,14 +39,23 @@ def _status_of(exc: e.DomainError) -> int:
     return 400
 
 
-async def domain_error(_: Request, exc: Exception) -> Response:
-    assert isinstance(exc, e.DomainError)
+def domain_error_parts(exc: e.DomainError) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """Status, JSON body and headers for a domain error (the handler, and web/fastpath.py)."""
     headers = {}
     if isinstance(exc, e.RateLimited):
         headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, e.Unavailable):
         headers["Retry-After"] = "5"
-    return error_response(_status_of(exc), exc.code, exc.message, headers)
+    return _status_of(exc), {"error": {"code": exc.code, "message": exc.message}}, headers
+
+
+async def domain_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, e.DomainError)
+    status, body, headers = domain_error_parts(exc)
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+INTERNAL_ERROR = {"error": {"code": "internal_error", "message": "something went wrong on our side"}}
 
 
 async def validation_error(_: Request, exc: Exception) -> Response:
@@ -69,7 +79,7 @@ async def http_error(_: Request, exc: Exception) -> Response:
 async def unexpected(_: Request, exc: Exception) -> Response:
     # A bug of ours, never the client's: log it (without request content) and say so plainly.
     log.exception("unhandled error: %s", type(exc).__name__)
-    return error_response(500, "internal_error", "something went wrong on our side")
+    return JSONResponse(INTERNAL_ERROR, status_code=500)
 
 
 def install(app: FastAPI) -> None:
