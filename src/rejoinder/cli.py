@@ -137,6 +137,8 @@ def site_set(
             updates[key] = json.loads(value)
         except ValueError:
             updates[key] = value
+    from rejoinder.storage.epoch import bump_in
+
     settings = _settings(config)
     services = _services(settings)
     with services.uow.write() as store:
@@ -145,20 +147,9 @@ def site_set(
             err.print(f"[red]error:[/red] no site {slug!r}")
             raise typer.Exit(1)
         store.update_site(site.id, settings={**site.raw_settings, **updates})
-    _tell_running_servers(settings)
+        # Cached pages embed site settings: running servers drop them (storage/epoch.py).
+        bump_in(store.conn)
     typer.echo(f"updated {', '.join(sorted(updates))} on {slug}")
-
-
-def _tell_running_servers(settings: Settings) -> None:
-    """Cached pages embed site settings and comments: make running servers drop them."""
-    from rejoinder.storage.engine import Database
-    from rejoinder.storage.epoch import bump_epoch
-
-    db = Database(settings.resolved_database_url, pool_size=1)
-    try:
-        bump_epoch(db)
-    finally:
-        db.dispose()
 
 
 @site_app.command("sso-secret")

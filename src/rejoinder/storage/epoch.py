@@ -34,10 +34,16 @@ def bump_epoch(db: Database, *, past: int = 0) -> None:
     `past`: an epoch a server may have seen that the database no longer holds (a restore brings
     back the backup's, possibly the very value servers saw last): the new one is beyond both.
     """
-    value = cache_epoch.c.value
     with db.writer.connect() as conn, conn.begin():
-        conn.execute(update(cache_epoch).where(cache_epoch.c.id == 1)
-                     .values(value=case((value >= past, value), else_=past) + 1))
+        bump_in(conn, past=past)
+
+
+def bump_in(conn: Connection, *, past: int = 0) -> None:
+    """`bump_epoch` inside the caller's transaction: the change and the news of it commit
+    together, so a crash between them cannot leave servers serving stale pages."""
+    value = cache_epoch.c.value
+    conn.execute(update(cache_epoch).where(cache_epoch.c.id == 1)
+                 .values(value=case((value >= past, value), else_=past) + 1))
 
 
 def current_epoch(db: Database) -> int:
