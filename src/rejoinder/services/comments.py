@@ -67,6 +67,13 @@ class PostResult:
     edit_token: str | None
     created: bool  # False when an idempotent retry returned the first comment
 
+    def to_json(self) -> dict[str, Any]:
+        """The API's answer: the comment, and the edit token a guest needs to change it."""
+        out = self.comment.to_json()
+        if self.edit_token:
+            out["edit_token"] = self.edit_token
+        return out
+
 
 def _site(store: Store, slug: str) -> Site:
     site = store.site_by_slug(slug)

@@ -188,17 +188,18 @@ class LeanPosts:
         """Answer and return None, or return the `receive` to hand to the full stack."""
         ctype = origin = auth = idem = length = forwarded = None
         for name, value in scope["headers"]:
-            if name == b"content-type":
+            if name == b"content-type" and ctype is None:
                 ctype = value
-            elif name == b"content-length":
+            elif name == b"content-length" and length is None:
                 length = value
-            elif name == b"origin":
+            # The first of a repeated header, as Starlette's `headers.get` and SiteCors take it.
+            elif name == b"origin" and origin is None:
                 origin = value
-            elif name == b"authorization":
+            elif name == b"authorization" and auth is None:
                 auth = value
-            elif name == b"idempotency-key":
+            elif name == b"idempotency-key" and idem is None:
                 idem = value
-            elif name == b"x-forwarded-for":
+            elif name == b"x-forwarded-for" and forwarded is None:
                 forwarded = value
         if (ctype is None or ctype.split(b";")[0].strip().lower() != b"application/json"
                 or length is None or not length.isdigit() or int(length) > self.max_bytes
@@ -236,12 +237,8 @@ class LeanPosts:
         try:
             self.limiter.check("post", client.ip)
             self.limiter.check("post_site", data.site)
-            result = await run_in_threadpool(svc.post_comment, self.services, svc.PostCommand(
-                site=data.site, thread=data.thread, body=data.body, parent_id=data.parent_id,
-                author_name=data.author_name, author_email=data.author_email,
-                thread_title=data.thread_title, thread_url=data.thread_url,
-                notify=data.notify, quote=data.quote.model_dump() if data.quote else None,
-            ), client)
+            result = await run_in_threadpool(svc.post_comment, self.services, data.command(),
+                                             client)
         except DomainError as exc:
             status, payload, extra = domain_error_parts(exc)
         except Exception as exc:  # a bug of ours: as the app's handler does (errors.py)
@@ -249,9 +246,7 @@ class LeanPosts:
             status, payload = 500, INTERNAL_ERROR
         else:
             status = 201 if result.created else 200
-            payload = result.comment.to_json()
-            if result.edit_token:
-                payload["edit_token"] = result.edit_token
+            payload = result.to_json()
         out = orjson.dumps(payload)
         headers = [(b"content-length", str(len(out)).encode()),
                    (b"content-type", b"application/json"),

@@ -111,16 +111,8 @@ def post_comment(
 ) -> JSONResponse:
     limiter.check("post", client.ip)
     limiter.check("post_site", body.site)
-    result = svc.post_comment(services, svc.PostCommand(
-        site=body.site, thread=body.thread, body=body.body, parent_id=body.parent_id,
-        author_name=body.author_name, author_email=body.author_email,
-        thread_title=body.thread_title, thread_url=body.thread_url, notify=body.notify,
-        quote=body.quote.model_dump() if body.quote else None,
-    ), client)
-    out = result.comment.to_json()
-    if result.edit_token:
-        out["edit_token"] = result.edit_token
-    return JSONResponse(out, status_code=201 if result.created else 200)
+    result = svc.post_comment(services, body.command(), client)
+    return JSONResponse(result.to_json(), status_code=201 if result.created else 200)
 
 
 @router.patch("/comments/{comment_id}", response_model=PostedComment,

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
 
+from rejoinder.services.comments import PostCommand
+
 SLUG = r"^[a-z0-9][a-z0-9-]{0,62}$"
 
 
@@ -49,6 +51,15 @@ class PostCommentIn(_In):
     thread_url: StrictStr | None = Field(None, max_length=4000)
     notify: Literal["replies", "thread"] | None = None
     quote: QuoteIn | None = None
+
+    def command(self) -> PostCommand:
+        """The service's command (the route and the lean posting path build it alike)."""
+        return PostCommand(
+            site=self.site, thread=self.thread, body=self.body, parent_id=self.parent_id,
+            author_name=self.author_name, author_email=self.author_email,
+            thread_title=self.thread_title, thread_url=self.thread_url, notify=self.notify,
+            quote=self.quote.model_dump() if self.quote else None,
+        )
 
 
 class EditCommentIn(_In):
