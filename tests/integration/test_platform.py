@@ -50,6 +50,26 @@ def test_rate_limit_throttles_one_client_not_others(app_factory: Callable[..., T
     post(reader, "I am someone else")
 
 
+def test_read_limit_answers_alike_from_cache_and_from_the_route(
+    app_factory: Callable[..., TestClient],
+) -> None:
+    # A cached page is answered in front of the framework (web/fastpath.py); when the reader is
+    # over the read limit, that answer must be the route's 429, headers and all.
+    tc = app_factory(rate_limits=True, rate_limit_read="3/minute")
+    make_site(tc, "news", [ALLOWED])
+    params = {"site": "news", "thread": "/t"}
+    assert [tc.get("/api/v1/comments", params=params).status_code for _ in range(3)] == [200] * 3
+    cached = tc.get("/api/v1/comments", params=params, headers={"Origin": ALLOWED})
+    tc.app.state.services.cache.clear()  # type: ignore[attr-defined]
+    routed = tc.get("/api/v1/comments", params=params, headers={"Origin": ALLOWED})
+    assert cached.status_code == routed.status_code == 429
+    assert cached.json() == routed.json() and cached.json()["error"]["code"] == "rate_limited"
+    drop = {"date", "retry-after"}  # the wait shrinks as the window passes
+    assert {k: v for k, v in cached.headers.items() if k not in drop} == \
+        {k: v for k, v in routed.headers.items() if k not in drop}
+    assert int(cached.headers["retry-after"]) >= 1 and int(routed.headers["retry-after"]) >= 1
+
+
 def test_rate_limits_off_for_benchmarks(app_factory: Callable[..., TestClient]) -> None:
     tc = app_factory(rate_limits=False, rate_limit_post="1/minute")
     make_site(tc, "news", [ALLOWED])

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import cast
 
 from sqlalchemy import Connection, Table, case, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from rejoinder.storage.engine import Database
 from rejoinder.storage.tables import CacheEpochRow
@@ -51,7 +52,7 @@ def current_epoch(db: Database) -> int:
     try:
         with db.reader.connect() as conn:
             return read_epoch(conn)
-    except Exception:  # no table yet: nothing can have been seen, and 0 is below anything
+    except SQLAlchemyError:  # no table yet: nothing can have been seen, and 0 is below anything
         return 0
 
 

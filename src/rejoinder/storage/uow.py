@@ -82,10 +82,9 @@ class SqlUnitOfWork:
     def _run_batch(self, batch: list[_Job]) -> None:
         results: list[tuple[_Job, Any]] = []
         try:
-            with _unavailable_on_disconnect(), self.db.writer.connect() as conn, conn.begin():
-                store = SqlStore(conn)
+            with self.write() as store:
                 for job in batch:
-                    savepoint = conn.begin_nested()
+                    savepoint = store.conn.begin_nested()
                     try:
                         value = job.work(store)
                     except Exception as exc:
@@ -97,9 +96,6 @@ class SqlUnitOfWork:
                         results.append((job, value))
         except BaseException as exc:
             # Nothing of this batch was committed: every job not already failed fails with it.
-            for job, _ in results:
-                job.error = exc
-                job.done = True
             for job in batch:
                 if not job.done:
                     job.error = exc
@@ -107,7 +103,7 @@ class SqlUnitOfWork:
             if not isinstance(exc, Exception):
                 raise
             return
-        for job, value in results:
+        for job, value in results:  # handed out only now, after the commit
             job.result = value
             job.done = True
 

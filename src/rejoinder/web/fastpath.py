@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl
 import orjson
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from rejoinder.domain.comments import SortOrder
 from rejoinder.domain.errors import DomainError, RateLimited
@@ -40,6 +40,7 @@ from rejoinder.web.middleware import (
     REQUESTS,
     SECURITY_HEADERS,
     cors_headers,
+    replay_body,
 )
 
 log = logging.getLogger("rejoinder.web")
@@ -49,6 +50,21 @@ _HEADERS = [(b"content-type", b"application/json"), *SECURITY_HEADERS,
             (b"content-security-policy", API_CSP)]
 _ROUTES = ("/api/v1/comments", "/api/v1/counts")
 Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer …` header, or None."""
+    if authorization and authorization[:7].lower() == "bearer ":
+        return authorization[7:].strip() or None
+    return None
+
+
+def api_headers(origin: bytes | None, origins: frozenset[str]) -> list[tuple[bytes, bytes]]:
+    """What the middleware adds to an API answer: security headers and the API's CSP
+    (Observe), CORS for a site's origin (SiteCors)."""
+    if origin is None or origin.decode("latin-1") not in origins:
+        return _HEADERS
+    return [*_HEADERS, *cors_headers(origin)]
 
 
 def client_ip(peer: str, forwarded_for: str | None, trusted_proxies: list[str]) -> str:
@@ -100,26 +116,21 @@ class CachedReads:
             return None
         if body is None:
             return None
-        headers = self._headers(scope)
+        origin = next((v for k, v in scope["headers"] if k == b"origin"), None)
+        headers = api_headers(origin, self.origins())
         status = 200
         try:
             if self.limiter.enabled:
                 self.limiter.check("read", self._ip(scope))
         except RateLimited as exc:
-            status = 429
-            body = orjson.dumps({"error": {"code": exc.code, "message": exc.message}})
-            headers = [*headers, (b"retry-after", str(exc.retry_after).encode())]
+            status, payload, extra = domain_error_parts(exc)
+            body = orjson.dumps(payload)
+            headers = [*headers, *_encoded(extra)]
             self._limited[path].inc()
         else:
             self._ok[path].inc()
         self._latency[path].observe(time.perf_counter() - started)
         return status, [*headers, (b"content-length", str(len(body)).encode())], body
-
-    def _headers(self, scope: Scope) -> list[tuple[bytes, bytes]]:
-        origin = next((v for k, v in scope["headers"] if k == b"origin"), None)
-        if origin is None or origin.decode("latin-1") not in self.origins():
-            return _HEADERS
-        return [*_HEADERS, *cors_headers(origin)]
 
     def _ip(self, scope: Scope) -> str:
         peer = scope["client"][0] if scope.get("client") else "unknown"
@@ -214,7 +225,7 @@ class LeanPosts:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        replay = _replayer(body, receive)
+        replay = replay_body(body, receive)
         if len(body) > self.max_bytes:
             return replay
         try:
@@ -222,17 +233,13 @@ class LeanPosts:
         except ValidationError:
             return replay
         started = time.perf_counter()
-        bearer = None
-        if auth is not None:
-            text = auth.decode("latin-1")
-            if text[:7].lower() == "bearer ":
-                bearer = text[7:].strip() or None
         peer = scope["client"][0] if scope.get("client") else "unknown"
         client = svc.Client(
             ip=client_ip(peer, forwarded.decode("latin-1") if forwarded else None,
                          self.services.settings.trusted_proxies),
             origin=origin.decode("latin-1") if origin is not None else None,
-            bearer=bearer, idempotency_key=idem.decode("latin-1") if idem else None)
+            bearer=bearer_token(auth.decode("latin-1") if auth is not None else None),
+            idempotency_key=idem.decode("latin-1") if idem else None)
         extra: dict[str, str] = {}
         try:
             self.limiter.check("post", client.ip)
@@ -248,12 +255,8 @@ class LeanPosts:
             status = 201 if result.created else 200
             payload = result.to_json()
         out = orjson.dumps(payload)
-        headers = [(b"content-length", str(len(out)).encode()),
-                   (b"content-type", b"application/json"),
-                   *((k.lower().encode(), v.encode()) for k, v in extra.items())]
-        if origin is not None and origin.decode("latin-1") in self.origins():
-            headers += cors_headers(origin)
-        headers += _HEADERS[1:]  # security headers and the API's CSP (Observe)
+        headers = [*api_headers(origin, self.origins()), *_encoded(extra),
+                   (b"content-length", str(len(out)).encode())]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": out})
         counter = self._counted.get(status)
@@ -264,17 +267,8 @@ class LeanPosts:
         return None
 
 
-def _replayer(body: bytes, receive: Receive) -> Receive:
-    replayed = False
-
-    async def replay() -> Message:
-        nonlocal replayed
-        if not replayed:
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
+def _encoded(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
+    return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
 
 
 # Parsed query strings are pure functions of the bytes, so they are remembered (a viral article's

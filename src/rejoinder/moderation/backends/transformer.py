@@ -19,7 +19,6 @@ pipeline runs its rules and linear model on the next chunk meanwhile).
 
 from __future__ import annotations
 
-import itertools
 import os
 import queue
 import threading
@@ -100,23 +99,12 @@ class TransformerModel:
         if len(norm_texts) == 1:
             out[0] = self._run(self.tokenizer.encode(norm_texts[0]).ids)
             return out
-        ids = [e.ids for e in self.tokenizer.encode_batch(list(norm_texts))]
-        order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))  # longest first
-        nxt = itertools.count()  # workers take the next comment; next() is atomic
-
-        def work() -> None:
-            for k in iter(nxt.__next__, None):
-                if k >= len(order):
-                    return
-                out[order[k]] = self._run(ids[order[k]])
-
-        helpers = min(self.threads, len(order)) - 1
-        futures = [self._workers().submit(work) for _ in range(helpers)]
-        work()  # the calling thread is a worker too
-        for f in futures:
-            f.result()
+        order = sorted(range(len(norm_texts)), key=lambda i: -len(norm_texts[i]))  # longest first
+        with self.stream() as stream:
+            stream.put(order, [norm_texts[i] for i in order])
+            for i, row in stream.finish().items():
+                out[i] = row
         return out
-
 
     def stream(self) -> TransformerStream:
         """Score comments as they are fed (see `TransformerStream`)."""

@@ -65,11 +65,8 @@ async def client_of(
     origin: Annotated[str | None, Header()] = None,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> svc.Client:
-    bearer = None
-    if authorization and authorization[:7].lower() == "bearer ":
-        bearer = authorization[7:].strip() or None
-    return svc.Client(ip=client_ip(request), origin=origin, bearer=bearer,
-                      idempotency_key=idempotency_key)
+    return svc.Client(ip=client_ip(request), origin=origin, bearer=fastpath.bearer_token(
+        authorization), idempotency_key=idempotency_key)
 
 
 def client_ip(request: Request) -> str:
