@@ -10,9 +10,10 @@ from typing import Annotated, Any
 
 import orjson
 import typer
-from rich.console import Console
 
-from rejoinder.config import Settings, load_settings
+from rejoinder.cli_common import ConfigOpt, err
+from rejoinder.cli_common import settings_or_exit as _settings
+from rejoinder.config import Settings
 from rejoinder.domain.errors import DomainError
 from rejoinder.domain.sites import Role
 
@@ -22,19 +23,6 @@ site_app = typer.Typer(help="Manage sites.", no_args_is_help=True)
 token_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
 app.add_typer(site_app, name="site")
 app.add_typer(token_app, name="token")
-err = Console(stderr=True)
-
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", help="TOML file with settings (keys as in REJOINDER_*).")
-]
-
-
-def _settings(config: Path | None) -> Settings:
-    try:
-        return load_settings(config)
-    except ValueError as exc:
-        err.print(f"[red]configuration error:[/red] {exc}")
-        raise typer.Exit(2) from exc
 
 
 def _services(settings: Settings):  # type: ignore[no-untyped-def]

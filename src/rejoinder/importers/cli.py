@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     Progress,
@@ -21,7 +20,9 @@ from rich.progress import (
 from rich.text import Text
 from sqlalchemy.exc import SQLAlchemyError
 
-from rejoinder.config import Settings, load_settings
+from rejoinder.cli_common import ConfigOpt, err
+from rejoinder.cli_common import settings_or_exit as _settings
+from rejoinder.config import Settings
 from rejoinder.domain.errors import DomainError
 from rejoinder.domain.sites import Site
 from rejoinder.importers.pipeline import Reviewer
@@ -29,7 +30,6 @@ from rejoinder.importers.records import ImportFailed, KeyMap, Source
 
 app = typer.Typer(help="Import comments from Disqus, WordPress, Isso or a Rejoinder export.",
                   no_args_is_help=True)
-err = Console(stderr=True)
 
 FileArg = Annotated[Path, typer.Argument(help="The export file.", exists=True, dir_okay=False,
                                           readable=True)]
@@ -50,16 +50,6 @@ DryRunOpt = Annotated[bool, typer.Option(
 ModerateOpt = Annotated[bool, typer.Option(
     "--moderate", help="Score every published comment with the configured classifier and hold "
     "or reject what the site's policy holds or rejects.")]
-ConfigOpt = Annotated[Path | None, typer.Option(
-    "--config", help="TOML file with settings (keys as in REJOINDER_*).")]
-
-
-def _settings(config: Path | None) -> Settings:
-    try:
-        return load_settings(config)
-    except ValueError as exc:
-        err.print(f"[red]configuration error:[/red] {exc}")
-        raise typer.Exit(2) from exc
 
 
 def _rewrites(pairs: list[str] | None) -> tuple[tuple[str, str], ...]:

@@ -7,24 +7,22 @@ e.g. from cron. Several flushes and server workers may run at once: rows are lea
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
 
 import typer
 
+from rejoinder.cli_common import ConfigOpt, settings_or_exit
+
 app = typer.Typer(help="The outbox of notification mail and webhooks.", no_args_is_help=True)
 
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", help="TOML file with settings (keys as in REJOINDER_*).")
-]
 
 
 def _worker(config: Path | None):  # type: ignore[no-untyped-def]
-    from rejoinder.cli import _services, _settings
+    from rejoinder.cli import _services
     from rejoinder.notifications.emails import Mailer
     from rejoinder.notifications.outbox import OutboxWorker, make_mailer
     from rejoinder.notifications.webhooks import WebhookSender
 
-    services = _services(_settings(config))
+    services = _services(settings_or_exit(config))
     mailer: Mailer = make_mailer(services)
     db = services.uow.db
     return OutboxWorker(services, db, mailer, WebhookSender(services.settings.webhook_timeout_s),

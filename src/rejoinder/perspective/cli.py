@@ -10,7 +10,7 @@ from typing import Annotated
 import orjson
 import typer
 
-from rejoinder.config import load_settings
+from rejoinder.cli_common import ConfigOpt, settings_or_exit
 from rejoinder.storage.engine import Database, migrate
 from rejoinder.storage.perspective import PerspectiveStore
 
@@ -22,17 +22,10 @@ feedback_app = typer.Typer(help="Moderator verdicts sent back by Coral and other
 app.add_typer(key_app, name="key")
 app.add_typer(feedback_app, name="feedback")
 
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", help="TOML file with settings (keys as in REJOINDER_*).")
-]
 
 
 def _store(config: Path | None) -> PerspectiveStore:
-    try:
-        settings = load_settings(config)
-    except ValueError as exc:
-        typer.echo(f"configuration error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+    settings = settings_or_exit(config)
     migrate(settings.resolved_database_url)
     return PerspectiveStore(Database(settings.resolved_database_url, pool_size=1))
 
