@@ -99,6 +99,39 @@ def test_bad_reads(client: TestClient, params) -> None:  # type: ignore[no-untyp
     _assert_error(r, r.status_code)
 
 
+def _cursor(payload: object) -> str:
+    import base64
+    import json
+
+    raw = json.dumps(payload, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    ("sort", "key"),
+    [
+        ("oldest", [2**63]),  # one past the 64-bit range: overflowed in the driver (a 500)
+        ("newest", [-(2**63)]),  # negated by the query: the same overflow
+        ("top", [0, 10**30]),
+        ("top", [-(2**31), 1]),  # scores are 32-bit
+        ("top", [-(2**64), 1]),
+        ("oldest", [1, 2]),  # a key of the wrong length for its order
+        ("top", [1]),
+    ],
+)
+def test_forged_cursors_are_refused(client: TestClient, sort: str, key: list[int]) -> None:
+    post(client, thread="/t")  # the thread exists, so the cursor reaches the query
+    r = client.get("/api/v1/comments", params={
+        "site": "news", "thread": "/t", "sort": sort, "cursor": _cursor([sort, key])})
+    _assert_error(r, 422)
+    assert r.json()["error"]["code"] == "invalid_cursor"
+    # The largest valid key still pages normally.
+    edge = [2**63 - 1] if sort != "top" else [-(2**31 - 1), 2**63 - 1]
+    ok = client.get("/api/v1/comments", params={
+        "site": "news", "thread": "/t", "sort": sort, "cursor": _cursor([sort, edge])})
+    assert ok.status_code == 200, ok.text
+
+
 def test_unknown_routes_and_methods(client: TestClient) -> None:
     _assert_error(client.get("/api/v1/nothing"), 404)
     _assert_error(client.put("/api/v1/comments"), 405)

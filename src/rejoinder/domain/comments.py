@@ -140,14 +140,25 @@ def encode_cursor(order: SortOrder, key: tuple[Any, ...]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+# The largest magnitude of each part of top_level_key's key, as the databases store it: ids are
+# 64-bit, scores 32-bit (PostgreSQL compares a parameter in the column's own type).
+_INT32_MAX, _INT64_MAX = 2**31 - 1, 2**63 - 1
+_KEY_BOUNDS = {SortOrder.OLDEST: (_INT64_MAX,), SortOrder.NEWEST: (_INT64_MAX,),
+               SortOrder.TOP: (_INT32_MAX, _INT64_MAX)}
+
+
 def decode_cursor(order: SortOrder, cursor: str) -> tuple[int, ...]:
     """Parse a cursor made by `encode_cursor` for the same order, else raise InvalidInput."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         sort, key = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if sort != order.value or not isinstance(key, list) or not key:
+        bounds = _KEY_BOUNDS[order]
+        if sort != order.value or not isinstance(key, list) or len(key) != len(bounds):
             raise ValueError
-        if not all(isinstance(k, int) and not isinstance(k, bool) for k in key):
+        # A forged cursor with a number the column cannot hold must be refused here, not
+        # overflow in the driver or the database (a 500).
+        if not all(isinstance(k, int) and not isinstance(k, bool) and abs(k) <= bound
+                   for k, bound in zip(key, bounds, strict=True)):
             raise ValueError
         return tuple(key)
     except (ValueError, binascii.Error, TypeError, UnicodeDecodeError) as exc:
