@@ -56,6 +56,14 @@ def test_parent_in_another_thread_is_refused(client: TestClient) -> None:
     assert count_rows(client, "comments") == 1
 
 
+@pytest.mark.parametrize("value", [True, False, 1.0, -1.0, "1", 2, -2, None, [1]])
+def test_votes_of_the_wrong_type_are_refused(client: TestClient, value: object) -> None:
+    comment = post(client)
+    r = client.post(f"/api/v1/comments/{comment['id']}/votes", json={"value": value})
+    _assert_error(r, 422)
+    assert count_rows(client, "votes") == 0
+
+
 def test_broken_json_and_encodings(client: TestClient) -> None:
     h = {"content-type": "application/json"}
     _assert_error(client.post("/api/v1/comments", content=b'{"site": "news",', headers=h), 400)

@@ -67,7 +67,8 @@ class EditCommentIn(_In):
 
 
 class VoteIn(_In):
-    value: Literal[1, -1, 0]
+    # Strict: JSON true and 1.0 are not votes (a lax Literal[1, -1, 0] took both as 1).
+    value: StrictInt = Field(ge=-1, le=1, description="1 up, -1 down, 0 withdraws the vote")
 
 
 class FlagIn(_In):
