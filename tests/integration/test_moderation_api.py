@@ -144,3 +144,26 @@ def test_shadow_ban_and_first_time_premoderation(client: TestClient) -> None:
         ip_hash = services.keyed_hash("ip", "192.0.2.66")
         store.add_ban(site.id, ip_hash, "shadow: troll", services.now())
     assert post(shadowed, "Nobody will see this")["status"] == "pending"
+
+
+def _signed_in(tc: TestClient, email: str = "bad@example.org") -> dict[str, str]:
+    r = tc.post("/api/v1/auth/register", json={"site": "news", "email": email,
+                                                "password": "correct horse battery", "name": "B"})
+    assert r.status_code == 201, r.text
+    return _auth(r.json()["session_token"])
+
+
+def test_ban_author_reaches_a_signed_in_author_on_any_address(client: TestClient) -> None:
+    session = _signed_in(client)
+    held = post(client, HATE, headers=session)
+    r = client.post(f"/api/v1/moderation/comments/{held['id']}", json={"action": "ban_author"},
+                    headers=_auth(moderator_token(client, "news")))
+    assert r.json()["status"] == "rejected"
+    # The same account from another address is still banned (the ban was by address alone).
+    elsewhere = TestClient(client.app, client=("198.51.100.9", 2))
+    assert post(elsewhere, "Harmless, from a new address", headers=session)["status"] == \
+        "rejected"
+    # A guest on that other address, and another account, are not.
+    assert post(elsewhere, "A guest here")["status"] == "published"
+    other = _signed_in(client, "good@example.org")
+    assert post(elsewhere, "Another reader", headers=other)["status"] == "published"

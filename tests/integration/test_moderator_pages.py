@@ -250,6 +250,25 @@ def test_approve_reject_and_ban_through_the_forms(tc: TestClient) -> None:
     assert status_of(tc, foreign["id"]) == "pending"
 
 
+def test_a_ban_from_the_queue_reaches_the_account_and_undo_lifts_it(tc: TestClient) -> None:
+    r = tc.post("/api/v1/auth/register", json={"site": "news", "email": "v@example.org",
+                                                "password": "correct horse battery", "name": "V"})
+    session = {"Authorization": f"Bearer {r.json()['session_token']}"}
+    held = post(tc, "vile signed in", headers=session)
+    csrf = sign_in(tc, token(tc))
+    assert decide(tc, csrf, "shadow_ban", held["id"]).status_code == 303
+    elsewhere = TestClient(tc.app, client=("198.51.100.77", 3))
+    # Shadow-banned: the account's comments wait unseen, from any address.
+    again = post(elsewhere, "Harmless, new address", headers=session)
+    assert again["status"] == "pending"
+    # The queue marks the new comment, from an address never banned, as the author's.
+    assert "shadow-banned" in tc.get("/moderation/news").text
+    # Undo lifts the ban (address and account are one ban): the next comment publishes.
+    undone = tc.post("/moderation/news/undo", data={"csrf": csrf}, follow_redirects=False)
+    assert undone.headers["location"].endswith("done=undo&n=1")
+    assert post(elsewhere, "Harmless again", headers=session)["status"] == "published"
+
+
 def test_bulk_actions_and_undo_restore_the_previous_status(tc: TestClient) -> None:
     a, b, c = post(tc, "vile a"), post(tc, "vile b"), post(tc, "vile c")
     csrf = sign_in(tc, token(tc))

@@ -256,7 +256,7 @@ def _author_rules(
     reasons: list[str],
 ) -> CommentStatus:
     """Per-author site rules on top of the policy: bans and pre-moderation of newcomers."""
-    ban = store.ban_kind(site.id, ip_hash)
+    ban = store.ban_kind(site.id, ip_hash, author_id)
     if ban == "ban":
         reasons.append("author is banned on this site")
         return CommentStatus.REJECTED

@@ -152,7 +152,8 @@ def moderate(
                 store.set_status(comment, transition(comment.status, CommentStatus.REJECTED))
             store.clear_flags(comment.id)
             if action == ModAction.BAN_AUTHOR and comment.ip_hash:
-                store.add_ban(site.id, comment.ip_hash, f"ban: comment {comment.id}", now)
+                store.add_ban(site.id, comment.ip_hash, f"ban: comment {comment.id}", now,
+                              author_id=comment.author_id)
         store.add_audit(site.id, comment.id, actor, action,
                         {"from": comment.status.value}, now)
         updated = store.comment(comment.id)

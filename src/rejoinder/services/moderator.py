@@ -62,11 +62,12 @@ class ModeratorStore(Protocol):
     def parents(self, ids: Sequence[int]) -> dict[int, Any]: ...
     def author_history(self, site_id: int, ip_hashes: Sequence[str]
                        ) -> dict[str, dict[str, int]]: ...
-    def banned(self, site_id: int, ip_hashes: Sequence[str]) -> dict[str, str]: ...
+    def banned(self, site_id: int, ip_hashes: Sequence[str], author_ids: Sequence[int] = ()
+               ) -> tuple[dict[str, str], dict[int, str]]: ...
     def open_flags(self, comment_ids: Sequence[int]) -> dict[int, list[Any]]: ...
     def reopen_flags(self, comment_id: int, flag_ids: Sequence[int]) -> None: ...
-    def add_ban_returning(self, site_id: int, ip_hash: str, reason: str, now: datetime
-                          ) -> bool: ...
+    def add_ban_returning(self, site_id: int, ip_hash: str, reason: str, now: datetime,
+                          author_id: int | None = None) -> bool: ...
     def remove_ban(self, site_id: int, ip_hash: str) -> None: ...
     def recent_audit(self, site_id: int, actor: str, limit: int = 500) -> list[Any]: ...
     def decisions(self, site_id: int, since: datetime | None = None) -> list[Any]: ...
@@ -206,7 +207,8 @@ def queue(
         parents = store.parents([c.parent_id for c, _ in rows if c.parent_id])
         hashes = sorted({c.ip_hash for c, _ in rows if c.ip_hash})
         history = store.author_history(site.id, hashes)
-        banned = store.banned(site.id, hashes)
+        banned, banned_accounts = store.banned(
+            site.id, hashes, sorted({c.author_id for c, _ in rows if c.author_id}))
         flags = store.open_flags(ids)
     items = []
     for c, thread in rows:
@@ -222,7 +224,7 @@ def queue(
             backend=verdict.get("backend"), flags=flags.get(c.id, []),
             parent=parents.get(c.parent_id) if c.parent_id else None,
             history=history.get(c.ip_hash, {}) if c.ip_hash else {},
-            ban=_ban_kind(banned[c.ip_hash]) if c.ip_hash in banned else None,
+            ban=_ban_of(c, banned, banned_accounts),
             email=c.author_email if mod.is_admin else None,
         ))
     if sort == "severe":
@@ -232,6 +234,14 @@ def queue(
 
 def _ban_kind(reason: str) -> str:
     return "shadow" if reason.startswith("shadow") else "ban"
+
+
+def _ban_of(c: Comment, by_ip: dict[str, str], by_account: dict[int, str]) -> str | None:
+    if c.ip_hash and c.ip_hash in by_ip:
+        return _ban_kind(by_ip[c.ip_hash])
+    if c.author_id and c.author_id in by_account:
+        return _ban_kind(by_account[c.author_id])
+    return None
 
 
 # -- decisions -------------------------------------------------------------------------------
@@ -294,7 +304,8 @@ def _apply(store: ModeratorStore, site: Site, mod: Moderator, c: Comment, action
     ban_added = False
     if action in BAN_KIND and c.ip_hash:
         ban_added = store.add_ban_returning(site.id, c.ip_hash,
-                                            f"{BAN_KIND[action]}: comment {c.id}", now)
+                                            f"{BAN_KIND[action]}: comment {c.id}", now,
+                                            author_id=c.author_id)
     store.add_audit(site.id, c.id, mod.actor, action, {
         "from": c.status.value, "to": target.value, "labels": _labels(site, c),
         "batch": batch, "flag_ids": flag_ids, "ban_added": ban_added,

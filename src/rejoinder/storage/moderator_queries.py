@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 
 from rejoinder.domain.comments import Comment, CommentStatus
 from rejoinder.domain.sites import ApiToken, Role, Thread
@@ -139,15 +139,23 @@ class ModeratorStore(SqlStore):
             out.setdefault(ip_hash, {})[status] = int(n)
         return out
 
-    def banned(self, site_id: int, ip_hashes: Sequence[str]) -> dict[str, str]:
-        """IP hash -> ban reason, for the given authors."""
-        if not ip_hashes:
-            return {}
+    def banned(self, site_id: int, ip_hashes: Sequence[str], author_ids: Sequence[int] = ()
+               ) -> tuple[dict[str, str], dict[int, str]]:
+        """Ban reasons of the given authors: by IP hash, and by account (signed-in authors)."""
+        if not ip_hashes and not author_ids:
+            return {}, {}
         rows = self.conn.execute(
-            select(bans.c.ip_hash, bans.c.reason)
-            .where(bans.c.site_id == site_id, bans.c.ip_hash.in_(ip_hashes))
+            select(bans.c.ip_hash, bans.c.author_id, bans.c.reason)
+            .where(bans.c.site_id == site_id,
+                   or_(bans.c.ip_hash.in_(ip_hashes), bans.c.author_id.in_(author_ids)))
         )
-        return {r.ip_hash: r.reason or "" for r in rows}
+        by_ip: dict[str, str] = {}
+        by_author: dict[int, str] = {}
+        for r in rows:
+            by_ip[r.ip_hash] = r.reason or ""
+            if r.author_id is not None:
+                by_author[r.author_id] = r.reason or ""
+        return by_ip, by_author
 
     def open_flags(self, comment_ids: Sequence[int]) -> dict[int, list[FlagInfo]]:
         if not comment_ids:
@@ -176,15 +184,19 @@ class ModeratorStore(SqlStore):
         self.conn.execute(update(comments).where(comments.c.id == comment_id)
                           .values(flag_count=int(n)))
 
-    def add_ban_returning(self, site_id: int, ip_hash: str, reason: str, now: datetime) -> bool:
-        """Ban an author; False if they were banned already (the old ban is kept)."""
-        if self.ban_kind(site_id, ip_hash) is not None:
+    def add_ban_returning(self, site_id: int, ip_hash: str, reason: str, now: datetime,
+                          author_id: int | None = None) -> bool:
+        """Ban an author (address, and account if signed in); False if they were banned
+        already (the old ban is kept)."""
+        if self.ban_kind(site_id, ip_hash, author_id) is not None:
             return False
-        self.conn.execute(insert(bans).values(site_id=site_id, ip_hash=ip_hash, reason=reason,
+        self.conn.execute(insert(bans).values(site_id=site_id, ip_hash=ip_hash,
+                                              author_id=author_id, reason=reason,
                                               created_at=now))
         return True
 
     def remove_ban(self, site_id: int, ip_hash: str) -> None:
+        """Lift the ban made from this address (its account ban is the same row)."""
         self.conn.execute(delete(bans).where(bans.c.site_id == site_id, bans.c.ip_hash == ip_hash))
 
     def recent_audit(self, site_id: int, actor: str, limit: int = 500) -> list[AuditEntry]:

@@ -50,6 +50,11 @@ _THREAD_BY_KEY = select(threads).where(
     threads.c.site_id == bindparam("p_site"), threads.c.key == bindparam("p_key"))
 _BAN = select(bans.c.reason).where(
     bans.c.site_id == bindparam("p_site"), bans.c.ip_hash == bindparam("p_ip"))
+# A signed-in author is banned by address or by account (migration 0010).
+_BAN_EITHER = select(bans.c.reason).where(
+    bans.c.site_id == bindparam("p_site"),
+    or_(bans.c.ip_hash == bindparam("p_ip"), bans.c.author_id == bindparam("p_author")),
+).limit(1)
 RECENT_LIMIT = 20
 _RECENT = {
     by: select(comments.c.body_md, comments.c.created_at)
@@ -501,22 +506,39 @@ class SqlStore:
         ).first()
         return ApiToken(id=row.id, site_id=row.site_id, role=Role(row.role)) if row else None
 
-    def add_ban(self, site_id: int, ip_hash: str, reason: str | None, now: datetime) -> None:
+    def add_ban(self, site_id: int, ip_hash: str, reason: str | None, now: datetime,
+                author_id: int | None = None) -> None:
+        """Ban an address, and the account when the author was signed in; the first ban of an
+        address is kept, though it now reaches the account too."""
         try:
             with self.conn.begin_nested():
                 self.conn.execute(
                     insert(bans).values(
-                        site_id=site_id, ip_hash=ip_hash, reason=reason, created_at=now
+                        site_id=site_id, ip_hash=ip_hash, author_id=author_id, reason=reason,
+                        created_at=now,
                     )
                 )
-        except IntegrityError:
-            pass  # banned already
+        except IntegrityError:  # banned already
+            if author_id is not None:
+                self.conn.execute(
+                    update(bans)
+                    .where(bans.c.site_id == site_id, bans.c.ip_hash == ip_hash,
+                           bans.c.author_id.is_(None))
+                    .values(author_id=author_id)
+                )
 
-    def ban_kind(self, site_id: int, ip_hash: str | None) -> str | None:
-        """None, "ban" (comments refused) or "shadow" (comments held without telling)."""
-        if not ip_hash:
+    def ban_kind(self, site_id: int, ip_hash: str | None,
+                 author_id: int | None = None) -> str | None:
+        """None, "ban" (comments refused) or "shadow" (comments held without telling), for
+        the address or, when given, the signed-in account."""
+        if author_id is not None:
+            row = self.conn.execute(
+                _BAN_EITHER, {"p_site": site_id, "p_ip": ip_hash or "", "p_author": author_id}
+            ).first()
+        elif ip_hash:
+            row = self.conn.execute(_BAN, {"p_site": site_id, "p_ip": ip_hash}).first()
+        else:
             return None
-        row = self.conn.execute(_BAN, {"p_site": site_id, "p_ip": ip_hash}).first()
         if row is None:
             return None
         # The moderator pages record the kind as the reason's prefix (services/moderator.py).

@@ -175,11 +175,18 @@ class TokenRow(Base):
 
 class BanRow(Base):
     __tablename__ = "bans"
-    __table_args__ = (UniqueConstraint("site_id", "ip_hash"),)
+    __table_args__ = (
+        UniqueConstraint("site_id", "ip_hash"),
+        Index("ix_bans_site_author", "site_id", "author_id"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
     ip_hash: Mapped[str] = mapped_column(String(64))
+    # The signed-in account of the banned comment's author, if any (migration 0010): matched as
+    # well as the address, so a banned reader cannot come back from another one.
+    author_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("users.id", ondelete="CASCADE"), nullable=True)
     reason: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime]
 
