@@ -51,6 +51,12 @@ def serve(
     from rejoinder.storage.engine import migrate
 
     settings = _settings(config)
+    if "public_url" not in settings.model_fields_set:
+        # Not configured: readers reach this server where it listens. The demo site's allowed
+        # origin, the embed snippet and mail links then match `--port` (they all said :8000).
+        url = _listen_url(host, port)
+        os.environ["REJOINDER_PUBLIC_URL"] = url  # for worker processes too
+        settings = settings.model_copy(update={"public_url": url})
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
     migrate(settings.resolved_database_url)  # once, before any worker starts
@@ -75,6 +81,13 @@ def serve(
         uvicorn.run(serving_app(settings, moderation_only=moderation_only), **common)
 
 
+def _listen_url(host: str, port: int) -> str:
+    # Listening on every interface: a browser here reaches it as 127.0.0.1.
+    if host in ("0.0.0.0", "::", ""):  # noqa: S104 (a comparison, not a bind)
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 @app.command("migrate")
 def migrate_cmd(config: ConfigOpt = None) -> None:
     """Create or upgrade the database schema."""
@@ -90,6 +103,8 @@ def site_create(
     slug: Annotated[str, typer.Argument(help="Short name, e.g. `dailynews`.")],
     origin: Annotated[list[str], typer.Option(help="Origin allowed to embed, e.g. "
                                               "https://news.example.org (repeatable).")],
+    more_origins: Annotated[list[str] | None, typer.Argument(
+        help="More origins: `--origin A B C` reads as A, B and C.", show_default=False)] = None,
     name: Annotated[str | None, typer.Option(help="Display name.")] = None,
     config: ConfigOpt = None,
 ) -> None:
@@ -98,7 +113,7 @@ def site_create(
 
     services = _services(_settings(config))
     try:
-        site = create_site(services, slug, origin, name)
+        site = create_site(services, slug, [*origin, *(more_origins or [])], name)
     except DomainError as exc:
         err.print(f"[red]error:[/red] {exc.message}")
         raise typer.Exit(1) from exc

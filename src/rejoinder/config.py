@@ -125,7 +125,10 @@ class Settings(BaseSettings):
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         toml = settings_cls.model_config.get("toml_file") or os.environ.get("REJOINDER_CONFIG_FILE")
         if toml:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml))
+            if not Path(str(toml)).is_file():
+                # A mistyped --config must not silently run on defaults (another database...).
+                raise ValueError(f"config file {toml} does not exist")
+            sources.append(_TomlSettings(settings_cls, toml_file=toml))
         return tuple(sources)
 
     @field_validator("rate_limits", mode="before")
@@ -160,6 +163,19 @@ class Settings(BaseSettings):
         if url.startswith("postgresql://") or url.startswith("postgres://"):
             url = "postgresql+psycopg://" + url.split("://", 1)[1]
         return url
+
+
+class _TomlSettings(TomlConfigSettingsSource):
+    """The TOML file, with keys as in the environment accepted too: `REJOINDER_PUBLIC_URL = …`
+    means `public_url = …` (a file written from the documented variables must not be ignored)."""
+
+    def _read_file(self, file_path: Any) -> dict[str, Any]:
+        data = super()._read_file(file_path)
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            name = key.lower()
+            out[name.removeprefix("rejoinder_")] = value
+        return out
 
 
 def load_settings(config_file: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:

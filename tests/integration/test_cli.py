@@ -80,6 +80,21 @@ def test_insecure_defaults_refused_outside_development(monkeypatch: pytest.Monke
     assert code == 2 and "REJOINDER_SECRET_KEY" in err
 
 
+def test_site_create_reads_several_origins_and_refuses_ones_that_never_match(
+    env: dict[str, str],
+) -> None:
+    # The contract's form, `--origin URL…`, as well as a repeated --origin.
+    code, out, err = run("site", "create", "multi", "--origin", "https://a.example.org",
+                         "https://B.example.org:8443/")
+    assert code == 0, err
+    assert "https://a.example.org, https://b.example.org:8443" in out
+    for bad in ("https://x.example.org/path", "https://a.example.org,https://b.example.org",
+                "https://user@x.example.org", "ftp://x.example.org"):
+        code, _, err = run("site", "create", "never", "--origin", bad)
+        assert code == 1 and "origin" in err, (bad, err)
+    assert "never" not in run("site", "list")[1]
+
+
 def test_toml_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cfg = tmp_path / "rejoinder.toml"
     cfg.write_text('env = "development"\nrate_limits = "off"\nedit_window_s = 60\n'
@@ -92,6 +107,25 @@ def test_toml_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert "REJOINDER_CONFIG_FILE" not in os.environ  # no side effect on later settings
     assert s.rate_limits is False and s.edit_window_s == 120
     assert s.public_url == "https://comments.example.org"
+
+
+def test_toml_keys_may_be_written_as_the_environment_variables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cfg = tmp_path / "rejoinder.toml"
+    cfg.write_text('REJOINDER_ENV = "development"\nREJOINDER_PUBLIC_URL = "https://c.example.org"\n'
+                   'Rate_Limits = "off"\n')
+    for k in list(os.environ):
+        if k.startswith("REJOINDER_"):
+            monkeypatch.delenv(k)
+    s = load_settings(cfg)
+    assert s.public_url == "https://c.example.org" and s.rate_limits is False
+
+
+def test_a_missing_config_file_is_an_error_not_the_defaults(env: dict[str, str],
+                                                            tmp_path: Path) -> None:
+    code, _, err = run("site", "list", "--config", str(tmp_path / "nonexistent.toml"))
+    assert code == 2 and "does not exist" in err
 
 
 def test_classify_uses_the_sites_policy(env: dict[str, str]) -> None:

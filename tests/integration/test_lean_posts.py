@@ -62,6 +62,11 @@ REQUESTS: list[Request] = [
     _json({"site": "news", "thread": "/a", "body": "Same key"}, **{"idempotency-key": "k1"}),
     _json({"site": "news", "thread": "/a", "body": "From elsewhere"},
           origin="https://evil.example.com"),
+    # A page of this server itself (Origin = Host, "testserver"), like /demo: same-origin.
+    _json({"site": "news", "thread": "/a", "body": "From our own page"},
+          origin="http://testserver"),
+    _json({"site": "news", "thread": "/a", "body": "Host look-alike"},
+          origin="http://testserver.evil.example"),
     _json({"site": "nosuch", "thread": "/a", "body": "Lost"}),
     _json({"site": "news", "thread": "/a", "body": "Orphan", "parent_id": 999}),
     _json({"site": "members", "thread": "/a", "body": "Guest here"}, origin=ORIGIN),

@@ -63,6 +63,23 @@ def clean_url(value: str | None, *, field: str) -> str | None:
     return url
 
 
+def clean_origin(value: str) -> str:
+    """A web origin as browsers send it, `scheme://host[:port]`: no path, query or second URL.
+
+    Browsers compare the Origin header to the list byte for byte, so an entry with a path or a
+    comma-joined pair would be accepted and never match (a site nobody can post to)."""
+    url = clean_url(value, field="origin")
+    if url is None:
+        raise InvalidInput("origin must not be empty", code="invalid_origin")
+    scheme, rest = url.split("://", 1)
+    host = rest.rstrip("/")
+    if not host or re.search(r"[/?#,@\s\\]", host):
+        raise InvalidInput(
+            f"origin must be scheme://host[:port], without a path or a list: {value!r}",
+            code="invalid_origin")
+    return f"{scheme.lower()}://{host.lower()}"
+
+
 def check_slug(value: str) -> str:
     if not _SLUG.match(value):
         raise InvalidInput(

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from rejoinder.domain.errors import InvalidInput, NotFound
+from rejoinder.domain.errors import NotFound
 from rejoinder.domain.sites import ApiToken, Role, Site
-from rejoinder.domain.text import check_slug, clean_line, clean_url
+from rejoinder.domain.text import check_slug, clean_line, clean_origin
 from rejoinder.services.context import Services, new_token, token_hash
 from rejoinder.services.moderation import require_moderator
 
@@ -17,12 +17,7 @@ def create_site(
     settings: dict[str, Any] | None = None,
 ) -> Site:
     check_slug(slug)
-    clean_origins = []
-    for origin in origins:
-        url = clean_url(origin, field="origin")
-        if url is None:
-            raise InvalidInput("origin must not be empty", code="invalid_origin")
-        clean_origins.append(url.rstrip("/"))
+    clean_origins = [clean_origin(origin) for origin in origins]
     title = clean_line(name, field="name", max_chars=200) or slug
     with services.uow.write() as store:
         return store.create_site(slug, title, clean_origins, settings or {}, services.now())

@@ -59,6 +59,18 @@ def bearer_token(authorization: str | None) -> str | None:
     return None
 
 
+def same_origin(origin: str | None, host: str | None) -> bool:
+    """Whether a request's Origin is the server it was sent to (a page of ours, like /demo).
+
+    A browser sets both headers itself: Origin to the page's origin, Host to where it sends the
+    request. A client outside a browser can forge either, but such a client is not what the
+    origin list guards against (it can forge Origin just as well)."""
+    if not origin or not host or "://" not in origin:
+        return False
+    netloc = origin.split("://", 1)[1]
+    return netloc.lower() == host.strip().lower()
+
+
 def api_headers(origin: bytes | None, origins: frozenset[str]) -> list[tuple[bytes, bytes]]:
     """What the middleware adds to an API answer: security headers and the API's CSP
     (Observe), CORS for a site's origin (SiteCors)."""
@@ -197,7 +209,7 @@ class LeanPosts:
 
     async def serve(self, scope: Scope, receive: Receive, send: Send) -> Receive | None:
         """Answer and return None, or return the `receive` to hand to the full stack."""
-        ctype = origin = auth = idem = length = forwarded = None
+        ctype = origin = auth = idem = length = forwarded = host = None
         for name, value in scope["headers"]:
             if name == b"content-type" and ctype is None:
                 ctype = value
@@ -212,6 +224,8 @@ class LeanPosts:
                 idem = value
             elif name == b"x-forwarded-for" and forwarded is None:
                 forwarded = value
+            elif name == b"host" and host is None:
+                host = value
         if (ctype is None or ctype.split(b";")[0].strip().lower() != b"application/json"
                 or length is None or not length.isdigit() or int(length) > self.max_bytes
                 or (idem is not None and len(idem) > 200)):
@@ -239,7 +253,9 @@ class LeanPosts:
                          self.services.settings.trusted_proxies),
             origin=origin.decode("latin-1") if origin is not None else None,
             bearer=bearer_token(auth.decode("latin-1") if auth is not None else None),
-            idempotency_key=idem.decode("latin-1") if idem else None)
+            idempotency_key=idem.decode("latin-1") if idem else None,
+            same_origin=same_origin(origin.decode("latin-1") if origin is not None else None,
+                                    host.decode("latin-1") if host is not None else None))
         extra: dict[str, str] = {}
         try:
             self.limiter.check("post", client.ip)

@@ -66,7 +66,8 @@ async def client_of(
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> svc.Client:
     return svc.Client(ip=client_ip(request), origin=origin, bearer=fastpath.bearer_token(
-        authorization), idempotency_key=idempotency_key)
+        authorization), idempotency_key=idempotency_key,
+        same_origin=fastpath.same_origin(origin, request.headers.get("host")))
 
 
 def client_ip(request: Request) -> str:
