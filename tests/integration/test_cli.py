@@ -139,10 +139,11 @@ def test_classify_uses_the_sites_policy(env: dict[str, str]) -> None:
                                       "--backend", "keywords"], input=lines)
     assert result.exit_code == 0, result.stderr
     verdicts = [orjson.loads(line) for line in result.stdout.splitlines()]
-    assert [v["id"] for v in verdicts] == [1, "b"]
+    assert [v["id"] for v in verdicts] == [1, "b", None]
     assert verdicts[0]["action"] == "reject"  # block list (0.99) over the site's reject bar
     assert verdicts[1]["action"] == "publish"
-    assert "line 3 skipped" in result.stderr
+    assert verdicts[2]["action"] == "hold" and verdicts[2]["error"] == "invalid_input"
+    assert "line 3 not scored" in result.stderr
     default = CliRunner().invoke(app, ["moderate", "classify", "--backend", "keywords"],
                                  input=lines)
     assert orjson.loads(default.stdout.splitlines()[0])["action"] == "publish"

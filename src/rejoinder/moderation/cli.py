@@ -3,9 +3,12 @@
     rejoinder moderate classify [--site SITE] [--backend default] < comments.jsonl > verdicts.jsonl
     rejoinder moderate eval --labels labelled.jsonl [--json]
 
-classify streams: it reads, scores and writes in batches (bounded memory for any input size). A
-line that is not a JSON object with a string "text" is skipped with a message on stderr; a batch
-whose scoring fails is written with action "hold" and the error as reason (fail closed, ADR 0004).
+classify streams: it reads, scores and writes in batches (bounded memory for any input size), one
+output line per input line, in order, each with the input's "id" as given (null when absent) and
+its "line" number. A line that is not a JSON object with a string "text" is written with action
+"hold", "error": "invalid_input" and the reason (and a message on stderr); a batch whose scoring
+fails is written with action "hold" and the error as reason (fail closed, ADR 0004). Blank lines
+are not inputs and are passed over.
 """
 
 from __future__ import annotations
@@ -38,20 +41,31 @@ def _load(name: str) -> Classifier:
     return load_classifier(name)
 
 
-def _batches(stream: IO[str], size: int, err: IO[str]) -> Iterator[list[tuple[str | int, str]]]:
-    batch: list[tuple[str | int, str]] = []
+class _Line:
+    """One input line: its number, the id as given (any JSON value, None when absent) and
+    either the text to score or why the line cannot be scored."""
+
+    __slots__ = ("error", "id", "n", "text")
+
+    def __init__(self, n: int, cid: object, text: str | None, error: str | None) -> None:
+        self.n, self.id, self.text, self.error = n, cid, text, error
+
+
+def _batches(stream: IO[str], size: int, err: IO[str]) -> Iterator[list[_Line]]:
+    batch: list[_Line] = []
     for n, line in enumerate(stream, 1):
         if not line.strip():
-            continue
+            continue  # a blank line is not an input
+        obj: object = None
         try:
             obj = orjson.loads(line)
             if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
                 raise ValueError('expected an object with a string "text"')
+            batch.append(_Line(n, obj.get("id"), obj["text"], None))
         except (orjson.JSONDecodeError, ValueError) as exc:
-            err.write(f"rejoinder moderate classify: line {n} skipped: {exc}\n")
-            continue
-        cid = obj.get("id", n)
-        batch.append((cid if isinstance(cid, str | int) else str(cid), obj["text"]))
+            err.write(f"rejoinder moderate classify: line {n} not scored (held): {exc}\n")
+            cid = obj.get("id") if isinstance(obj, dict) else None
+            batch.append(_Line(n, cid, None, str(exc)))
         if len(batch) >= size:
             yield batch
             batch = []
@@ -63,27 +77,39 @@ def classify_stream(classifier: Classifier, policy: ModerationPolicy, stream: IO
                     out: IO[bytes], err: IO[str], batch_size: int = 256,
                     progress: object | None = None,
                     rules: SiteRules | None = None) -> tuple[int, int]:
-    """Score JSON lines from `stream` into `out`. Returns (written, failed batches' lines)."""
+    """Score JSON lines from `stream` into `out`, one output line per input line, in order.
+    Returns (written, held unscored). A line that cannot be read, or a batch whose scoring
+    fails, is written with action "hold" and the reason (fail closed, ADR 0004)."""
     written = failed = 0
     for batch in _batches(stream, batch_size, err):
+        good = [item for item in batch if item.text is not None]
+        verdicts: dict[int, dict[str, object]] = {}
         try:
-            scores = classifier.score([t for _, t in batch])
-            if len(scores) != len(batch):
-                raise RuntimeError(f"classifier returned {len(scores)} scores for {len(batch)}")
-            rows = []
-            for (cid, text), s in zip(batch, scores, strict=True):
+            scores = classifier.score([item.text for item in good if item.text is not None])
+            if len(scores) != len(good):
+                raise RuntimeError(f"classifier returned {len(scores)} scores for {len(good)}")
+            for item, sc in zip(good, scores, strict=True):
                 if rules is not None:  # the site's block list, as at posting time
-                    s = apply_site_rules(s, text, rules)
-                d = policy.decide(s)
-                rows.append({"id": cid, "action": d.action.value, "scores": s.as_dict(),
-                             "reasons": list(d.reasons)})
+                    sc = apply_site_rules(sc, item.text or "", rules)
+                d = policy.decide(sc)
+                verdicts[item.n] = {"action": d.action.value, "scores": sc.as_dict(),
+                                    "reasons": list(d.reasons)}
         except Exception as exc:
-            d = fail_closed(f"{type(exc).__name__}: {exc}")
-            err.write(f"rejoinder moderate classify: scoring failed for {len(batch)} "
+            held = fail_closed(f"{type(exc).__name__}: {exc}")
+            err.write(f"rejoinder moderate classify: scoring failed for {len(good)} "
                       f"comments, held: {exc}\n")
-            rows = [{"id": cid, "action": d.action.value, "scores": {},
-                     "reasons": list(d.reasons)} for cid, _ in batch]
-            failed += len(batch)
+            verdicts = {item.n: {"action": held.action.value, "scores": {},
+                                 "reasons": list(held.reasons)} for item in good}
+            failed += len(good)
+        rows = []
+        for item in batch:
+            verdict = verdicts.get(item.n)
+            if verdict is None:  # unreadable line: held, never silently dropped
+                held = fail_closed(f"invalid input: {item.error}")
+                verdict = {"action": held.action.value, "scores": {},
+                           "reasons": list(held.reasons), "error": "invalid_input"}
+                failed += 1
+            rows.append({"id": item.id, **verdict, "line": item.n})
         out.write(b"".join(orjson.dumps(r) + b"\n" for r in rows))
         out.flush()
         written += len(rows)

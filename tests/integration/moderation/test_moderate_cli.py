@@ -19,8 +19,10 @@ def test_classify_subprocess() -> None:
         input=stdin, capture_output=True, text=True, timeout=120, check=True,
     )
     out = [json.loads(line) for line in proc.stdout.splitlines()]
-    assert [o["id"] for o in out] == ["n1", "h1", 7]
-    assert [o["action"] for o in out] == ["publish", "hold", "publish"]
+    # One line per input: the broken one is held, with its reason, not dropped.
+    assert [o["id"] for o in out] == ["n1", "h1", None, 7]
+    assert [o["action"] for o in out] == ["publish", "hold", "hold", "publish"]
     assert set(out[0]["scores"]) == {"hate", "abuse", "threat", "sexual", "spam"}
     assert any("world order" in r for r in out[1]["reasons"])
-    assert "line 3 skipped" in proc.stderr
+    assert out[2]["error"] == "invalid_input" and out[2]["line"] == 3
+    assert "line 3 not scored" in proc.stderr

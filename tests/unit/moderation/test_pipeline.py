@@ -121,9 +121,22 @@ def test_classify_fails_closed_on_a_raising_classifier() -> None:
     assert "model exploded" in rows[0]["reasons"][0] and "scoring failed" in err.getvalue()
 
 
-def test_classify_skips_bad_lines_with_a_message() -> None:
-    inp = io.StringIO('{"id": 1, "text": "fine"}\nnot json\n{"id": 2}\n[1]\n')
+def test_classify_writes_one_line_per_input_and_holds_unreadable_ones() -> None:
+    inp = io.StringIO('{"id": 1, "text": "fine"}\nnot json\n{"id": 2}\n[1]\n\n'
+                      '{"text": "no id"}\n{"id": null, "text": "null id"}\n'
+                      '{"id": {"a": 1}, "text": 5}\n{"id": "z", "text": "last"}\n')
     out, err = io.BytesIO(), io.StringIO()
-    written, _ = classify_stream(load_classifier("keywords"), POLICY, inp, out, err)
-    assert written == 1
-    assert "line 2 skipped" in err.getvalue() and "line 3 skipped" in err.getvalue()
+    written, failed = classify_stream(load_classifier("keywords"), POLICY, inp, out, err,
+                                      batch_size=3)
+    rows = [orjson.loads(line) for line in out.getvalue().splitlines()]
+    # Eight inputs (the blank line is none), eight answers, in order, ids exactly as given.
+    assert (written, failed) == (8, 4)
+    assert [r["line"] for r in rows] == [1, 2, 3, 4, 6, 7, 8, 9]
+    assert [r["id"] for r in rows] == [1, None, 2, None, None, None, {"a": 1}, "z"]
+    assert [r["action"] for r in rows] == ["publish", "hold", "hold", "hold",
+                                           "publish", "publish", "hold", "publish"]
+    bad = [r for r in rows if r.get("error")]
+    assert [r["line"] for r in bad] == [2, 3, 4, 8]
+    assert all(r["error"] == "invalid_input" and r["scores"] == {} and r["reasons"]
+               for r in bad)
+    assert "line 2 not scored (held)" in err.getvalue()
