@@ -262,3 +262,22 @@ def test_cached_counts_answer_moves_with_any_write(client: TestClient) -> None:
             got = client.get("/api/v1/counts", params=params).json()["counts"]
             assert got == {"/2026/11/story": expected, "/2026/11/other": 0}
         post(client, f"comment {expected + 1}")
+
+
+def test_the_no_script_thread_page_pages_past_200(client: TestClient) -> None:
+    import html
+    import re
+
+    for i in range(205):
+        post(client, f"Comment number {i}", thread="/big")
+    first = client.get("/sites/news/threads", params={"thread": "/big"})
+    assert first.status_code == 200
+    assert first.text.count('class="comment"') == 200
+    more = re.search(r'<a rel="next" href="([^"]+)"', first.text)
+    assert more, "no link to the next page"
+    second = client.get("/sites/news/threads" + html.unescape(more.group(1)))
+    assert second.status_code == 200
+    assert second.text.count('class="comment"') == 5 and "Comment number 204" in second.text
+    assert 'rel="next"' not in second.text
+    bad = client.get("/sites/news/threads", params={"thread": "/big", "cursor": "forged!"})
+    assert 400 <= bad.status_code < 500

@@ -70,12 +70,14 @@ def demo(request: Request) -> Response:
 async def thread_page(
     request: Request, site: str, thread: Annotated[str, Query(max_length=512)],
     sort: SortOrder = SortOrder.OLDEST,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> Response:
-    """The thread as plain HTML, for readers without JavaScript (and for search engines)."""
+    """The thread as plain HTML, for readers without JavaScript (and for search engines), 200
+    top-level comments a page with a link to the next page (the API's cursor)."""
     check_slug(site)
     key = clean_thread_key(thread)
     services = _services(request)
-    page = await run_in_threadpool(svc.read_thread, services, site, key, sort, 200, None)
+    page = await run_in_threadpool(svc.read_thread, services, site, key, sort, 200, cursor)
     data = orjson.loads(page)
     return templates.TemplateResponse(request, "thread.html", {
         "site": site, "data": data, "sort": sort.value,
